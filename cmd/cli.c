@@ -1,0 +1,199 @@
+/*
+ * cmd/cli.c - shared program helpers (see cli.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_prog = "evkit";
+volatile sig_atomic_t cli_stop;
+
+static void
+on_stop(int sig)
+{
+	cli_stop = sig;
+}
+
+void
+cli_init(const char *prog)
+{
+	struct sigaction sa;
+
+	cli_prog = prog;
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+void
+cli_reraise(void)
+{
+	int sig = cli_stop;
+
+	if (sig == 0)
+		return;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", cli_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void
+cli_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+void
+cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+	exit(CLI_FATAL);
+}
+
+void
+cli_reject(const char *file, uint64_t line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (file == NULL || !strcmp(file, "-"))
+		fprintf(stderr, "%s: line %llu: ", cli_prog,
+		    (unsigned long long)line);
+	else
+		fprintf(stderr, "%s: %s:%llu: ", cli_prog, file,
+		    (unsigned long long)line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+long long
+cli_number(const char *opt, const char *s, long long min, long long max,
+    int suffix)
+{
+	long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || (*s != '-' && (*s < '0' || *s > '9')))
+		cli_usage_error("%s %s: invalid number", opt, s);
+	if (suffix && *end != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 'K': case 'k': mul = 1LL << 10; end++; break;
+		case 'M': case 'm': mul = 1LL << 20; end++; break;
+		case 'G': case 'g': mul = 1LL << 30; end++; break;
+		}
+	}
+	if (*end != '\0')
+		cli_usage_error("%s %s: invalid number", opt, s);
+	if (errno == ERANGE || v > LLONG_MAX / mul || v < LLONG_MIN / mul)
+		cli_usage_error("%s %s: %s", opt, s,
+		    v < 0 ? "too small" : "too large");
+	v *= mul;
+	if (v < min)
+		cli_usage_error("%s %s: too small", opt, s);
+	if (v > max)
+		cli_usage_error("%s %s: too large", opt, s);
+	return v;
+}
+
+void
+cli_dead_open(struct cli_dead *d, const char *path)
+{
+	d->path = path;
+	d->f = NULL;
+	if (path == NULL)
+		return;
+	if ((d->f = fopen(path, "ae")) == NULL)
+		cli_die(CLI_FATAL, "%s: %s", path, strerror(errno));
+}
+
+void
+cli_dead_line(struct cli_dead *d, const char *p, size_t n, int crlf)
+{
+	if (d->f == NULL)
+		return;
+	if (n > 0)
+		fwrite(p, 1, n, d->f);
+	fputs(crlf ? "\r\n" : "\n", d->f);
+}
+
+void
+cli_dead_skip(void *ctx, const char *p, size_t n)
+{
+	struct cli_dead *d = ctx;
+
+	if (d->f != NULL)
+		fwrite(p, 1, n, d->f);
+}
+
+void
+cli_dead_close(struct cli_dead *d)
+{
+	if (d->f == NULL)
+		return;
+	if ((ferror(d->f) | fclose(d->f)) != 0)
+		cli_die(CLI_FATAL, "%s: write failed: %s", d->path,
+		    strerror(errno));
+	d->f = NULL;
+}
+
+void
+cli_output_failed(int rc, const struct evk_err *err, int status)
+{
+	if (rc == EVK_EPIPE)
+		exit(status);
+	cli_die(CLI_FATAL, "%s", err->msg[0] ? err->msg : evk_strerror(rc));
+}
+
+int
+cli_errf(struct evk_err *e, int code, const char *fmt, ...)
+{
+	char msg[sizeof e->msg];
+	va_list ap;
+
+	/* Through a copy: the arguments often include e->msg itself. */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	memcpy(e->msg, msg, sizeof msg);
+	e->code = code;
+	e->column = 0;
+	return code;
+}

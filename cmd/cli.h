@@ -1,0 +1,79 @@
+/*
+ * cmd/cli.h - what every evkit program shares: one message grammar, bounded
+ * number parsing, dead-letter files, signal flags and output errors.
+ * Linked into each program; not part of libevkit (which never prints).
+ */
+#ifndef EVK_CLI_H
+#define EVK_CLI_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "evkit/err.h"
+
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Exit statuses (evkit(7)). */
+enum { CLI_OK = 0, CLI_REJECTED = 1, CLI_FATAL = 2 };
+
+extern const char *cli_prog;
+
+/* Sets the program name used in messages, ignores SIGPIPE (EPIPE is
+ * handled where writes happen), and makes SIGINT/SIGTERM set cli_stop
+ * without restarting reads, so that loops can finish cleanly. */
+void cli_init(const char *prog);
+
+extern volatile sig_atomic_t cli_stop;
+
+/* "prog: message" on stderr. */
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* "prog: message" on stderr, then exit(status). */
+_Noreturn void cli_die(int status, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* A usage error: "prog: message", a hint to --help, exit 2. */
+_Noreturn void cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* A rejected input line: "prog: line N: reason" for stdin (file NULL or
+ * "-"), "prog: FILE:N: reason" for a named file. */
+void cli_reject(const char *file, uint64_t line, const char *fmt, ...)
+    CLI_PRINTF(3, 4);
+
+/* Parses a whole decimal integer option value in [min, max], with an
+ * optional K, M or G suffix (binary multiples) when `suffix` is set; dies
+ * with "prog: OPT VALUE: too small|too large|invalid number" otherwise. */
+long long cli_number(const char *opt, const char *s, long long min,
+    long long max, int suffix);
+
+/* Dead letters: rejected lines kept verbatim in a file opened for append. */
+struct cli_dead {
+	FILE *f;
+	const char *path;
+};
+
+/* Opens `path` (NULL: dead letters off) or dies. */
+void cli_dead_open(struct cli_dead *d, const char *path);
+/* Keeps a rejected line (its bytes, then "\r\n" or "\n"). */
+void cli_dead_line(struct cli_dead *d, const char *p, size_t n, int crlf);
+/* An evk_skip_fn: pieces of an over-long line; cli_dead_line(d, NULL, 0,
+ * 0) ends it. */
+void cli_dead_skip(void *d, const char *p, size_t n);
+/* Closes the file; dies with status 2 when the close or a write failed. */
+void cli_dead_close(struct cli_dead *d);
+
+/* After a failed write or flush of the program's output: a reader that
+ * left (EVK_EPIPE) ends the program quietly with `status`; anything else
+ * is reported and exits 2. */
+_Noreturn void cli_output_failed(int rc, const struct evk_err *err, int status);
+
+/* When a stop signal arrived: restore its default action and raise it, so
+ * the parent sees how we ended.  Returns when no signal arrived. */
+void cli_reraise(void);
+
+/* Fills `e` with `code` and a formatted message; returns `code`. */
+int cli_errf(struct evk_err *e, int code, const char *fmt, ...)
+    CLI_PRINTF(3, 4);
+
+#endif
+

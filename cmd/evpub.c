@@ -1,0 +1,401 @@
+/*
+ * evpub - make CloudEvents from arguments or from a stream of lines.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evkit/event.h"
+#include "evkit/frame.h"
+#include "evkit/json.h"
+#include "evkit/kv.h"
+#include "evkit/lineparse.h"
+#include "cli.h"
+
+enum mode { M_ARGS, M_RAW, M_JSON, M_PARSE };
+
+static const char usage_text[] =
+"usage: evpub -t TYPE [options] [KEY=VALUE | KEY:=JSON | KEY=@FILE ...]\n"
+"       evpub [-t TYPE] [options] --raw | --json | --parse REGEX [FILE ...]\n"
+"\n"
+"Make CloudEvents 1.0 events, one JSON object per line.\n"
+"\n"
+"  -t, --type TYPE         event type (topic), e.g. order.created\n"
+"  -s, --source URI        event source (default //HOSTNAME/evpub)\n"
+"      --subject TEXT      event subject\n"
+"      --raw               each input line becomes data as a string\n"
+"      --json              each input line is JSON that becomes data; a line\n"
+"                          that is already a CloudEvent passes through\n"
+"      --parse REGEX       PCRE2 named groups of each line become data fields\n"
+"      --parse-types SPEC  auto, or NAME=TYPE,... (string number bool auto)\n"
+"      --time-field PATH   take time from this field (RFC 3339 or epoch s/ms)\n"
+"  -o, --output FILE       append events to FILE instead of stdout\n"
+"      --dead-letter FILE  append rejected input lines to FILE, verbatim\n"
+"      --max-line N        longest input line in bytes (default 1M)\n"
+"      --max-depth N       deepest JSON nesting (default 128)\n"
+"      --line-buffered     flush after every event\n"
+"  -h, --help              show this help and exit\n"
+"  -V, --version           show the version and exit\n"
+"\n"
+"Exit status: 0 all good, 1 some input was rejected, 2 usage or fatal error.\n";
+
+struct pub {
+	enum mode mode;
+	const char *time_field;
+	int has_type;
+	struct evk_envelope *env;
+	struct evk_idgen *ids;
+	struct evk_json_checker *json;
+	struct evk_lineparse *lp;
+	struct evk_sink *out;
+	struct cli_dead dead;
+	struct evk_buf ev, data;
+	int status;
+};
+
+/* The time for an event from --time-field, read in `v`; NULL: now. */
+static int
+event_time(struct pub *p, struct evk_span v, struct evk_time *t,
+    const struct evk_time **tp, struct evk_err *err)
+{
+	struct evk_err te = EVK_ERR_ZERO;
+
+	*tp = NULL;
+	if (p->time_field == NULL)
+		return 0;
+	if (evk_event_time_at(v, p->time_field, t, &te) < 0)
+		return cli_errf(err, te.code, "--time-field %s: %s",
+		    p->time_field, te.msg);
+	*tp = t;
+	return 0;
+}
+
+static int
+is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static struct evk_span
+trim(const char *s, size_t n)
+{
+	struct evk_span v;
+
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\r'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		n--;
+	v.p = s;
+	v.len = n;
+	return v;
+}
+
+/* A JSON line: new event with the value as data, or a CloudEvent that
+ * passes through with its missing attributes filled. */
+static int
+make_json(struct pub *p, const char *s, size_t n, struct evk_err *err)
+{
+	const struct evk_time *tp;
+	struct evk_time t;
+	struct evk_span v, sv;
+	enum evk_json_type type;
+	int rc;
+
+	if ((rc = evk_json_check(p->json, s, n, &type, err)) < 0)
+		return cli_errf(err, rc, "invalid JSON: %s at column %zu",
+		    err->msg, err->column);
+	v = trim(s, n);
+	if ((rc = event_time(p, v, &t, &tp, err)) < 0)
+		return rc;
+	if (type == EVK_JSON_OBJECT && evk_json_get(v, "specversion", 11, &sv)) {
+		struct evk_span out;
+		if ((rc = evk_envelope_complete(p->env, p->ids, tp, v,
+		    &p->ev)) < 0)
+			return cli_errf(err, rc, "%s", evk_strerror(rc));
+		out.p = p->ev.p;
+		out.len = p->ev.len;
+		if ((rc = evk_event_validate(out, err)) < 0)
+			return cli_errf(err, rc, "invalid CloudEvent: %s",
+			    err->msg);
+		return 0;
+	}
+	if (!p->has_type)
+		return cli_errf(err, EVK_EINVAL,
+		    "not a CloudEvent, and no -t TYPE given");
+	rc = evk_envelope_write(p->env, p->ids, tp, v.p, v.len, &p->ev);
+	return rc < 0 ? cli_errf(err, rc, "%s", evk_strerror(rc)) : 0;
+}
+
+/* Makes the event for one input line into p->ev.  Returns 0, 1 for a
+ * line to skip silently, or an error with the reason in `err`. */
+static int
+make(struct pub *p, const char *s, size_t n, struct evk_err *err)
+{
+	const struct evk_time *tp = NULL;
+	struct evk_time t;
+	struct evk_span d;
+	size_t bad;
+	int rc;
+
+	evk_buf_reset(&p->ev);
+	evk_buf_reset(&p->data);
+	if (p->mode == M_JSON)
+		return is_blank(s, n) ? 1 : make_json(p, s, n, err);
+	if (evk_utf8_check(s, n, &bad) < 0)
+		return cli_errf(err, EVK_EUTF8, "invalid UTF-8 at column %zu",
+		    bad + 1);
+	if (p->mode == M_RAW) {
+		if (evk_json_escape(&p->data, s, n) < 0)
+			return cli_errf(err, EVK_ENOMEM, "out of memory");
+	} else if ((rc = evk_lineparse_run(p->lp, s, n, &p->data, err)) < 0) {
+		if (rc == EVK_ENOMATCH)
+			return cli_errf(err, rc, "no match for --parse");
+		return rc;
+	}
+	d.p = p->data.p;
+	d.len = p->data.len;
+	if ((rc = event_time(p, d, &t, &tp, err)) < 0)
+		return rc;
+	rc = evk_envelope_write(p->env, p->ids, tp, d.p, d.len, &p->ev);
+	return rc < 0 ? cli_errf(err, rc, "%s", evk_strerror(rc)) : 0;
+}
+
+static void
+emit(struct pub *p)
+{
+	struct evk_err err = EVK_ERR_ZERO;
+	int rc = evk_sink_put(p->out, p->ev.p, p->ev.len, &err);
+
+	if (rc < 0)
+		cli_output_failed(rc, &err, p->status);
+}
+
+/* Reads one input (fd) to its end, publishing an event per line. */
+static int
+run_stream(struct pub *p, int fd, const char *name, size_t max_line)
+{
+	struct evk_reader_opts ro = {0};
+	struct evk_reader *r;
+	struct evk_line ln;
+	struct evk_err err;
+	int rc;
+
+	ro.max_line = max_line;
+	ro.stop = &cli_stop;
+	if (p->dead.f != NULL) {
+		ro.on_skip = cli_dead_skip;
+		ro.skip_ctx = &p->dead;
+	}
+	if ((r = evk_reader_new(fd, &ro)) == NULL)
+		cli_die(CLI_FATAL, "out of memory");
+	for (;;) {
+		evk_err_clear(&err);
+		rc = evk_reader_next(r, &ln, &err);
+		if (rc == 0 || rc == EVK_EINTR)
+			break;
+		if (rc == EVK_EIO) {
+			cli_warn("%s: %s", name ? name : "stdin", err.msg);
+			p->status = CLI_FATAL;
+			break;
+		}
+		if (rc == 1 && (rc = make(p, ln.p, ln.len, &err)) == 0) {
+			emit(p);
+			continue;
+		}
+		if (rc == 1)
+			continue;
+		cli_reject(name, ln.no, "%s", err.msg);
+		if (p->status == CLI_OK)
+			p->status = CLI_REJECTED;
+		if (rc == EVK_ETOOLONG)
+			cli_dead_line(&p->dead, NULL, 0, 0);
+		else
+			cli_dead_line(&p->dead, ln.p, ln.len, ln.crlf);
+	}
+	evk_reader_free(r);
+	return rc;
+}
+
+/* The one event made from KEY=VALUE arguments. */
+static void
+run_args(struct pub *p, int argc, char **argv, size_t max_line)
+{
+	struct evk_err err = EVK_ERR_ZERO;
+	const struct evk_time *tp = NULL;
+	struct evk_time t;
+	struct evk_span d;
+	struct evk_kv *kv;
+	int i, rc;
+
+	if ((kv = evk_kv_new(0, max_line)) == NULL)
+		cli_die(CLI_FATAL, "out of memory");
+	for (i = 0; i < argc; i++)
+		if (evk_kv_add(kv, argv[i], &err) < 0)
+			cli_die(CLI_FATAL, "%s: %s", argv[i], err.msg);
+	if (argc > 0 && evk_kv_write(kv, &p->data) < 0)
+		cli_die(CLI_FATAL, "out of memory");
+	evk_kv_free(kv);
+	d.p = p->data.p;
+	d.len = p->data.len;
+	if (p->time_field != NULL && (argc == 0 ||
+	    event_time(p, d, &t, &tp, &err) < 0))
+		cli_die(CLI_FATAL, "%s", argc ? err.msg :
+		    "--time-field needs a data field");
+	rc = evk_envelope_write(p->env, p->ids, tp, argc ? d.p : NULL, d.len,
+	    &p->ev);
+	if (rc < 0)
+		cli_die(CLI_FATAL, "%s", evk_strerror(rc));
+	emit(p);
+}
+
+enum {
+	O_SUBJECT = 256, O_RAW, O_JSON, O_PARSE, O_PARSE_TYPES, O_TIME_FIELD,
+	O_DEAD, O_MAX_LINE, O_MAX_DEPTH, O_LINEBUF,
+};
+
+static const struct option longopts[] = {
+	{"type", required_argument, NULL, 't'},
+	{"source", required_argument, NULL, 's'},
+	{"subject", required_argument, NULL, O_SUBJECT},
+	{"raw", no_argument, NULL, O_RAW},
+	{"json", no_argument, NULL, O_JSON},
+	{"parse", required_argument, NULL, O_PARSE},
+	{"parse-types", required_argument, NULL, O_PARSE_TYPES},
+	{"time-field", required_argument, NULL, O_TIME_FIELD},
+	{"output", required_argument, NULL, 'o'},
+	{"dead-letter", required_argument, NULL, O_DEAD},
+	{"max-line", required_argument, NULL, O_MAX_LINE},
+	{"max-depth", required_argument, NULL, O_MAX_DEPTH},
+	{"line-buffered", no_argument, NULL, O_LINEBUF},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+int
+main(int argc, char **argv)
+{
+	struct pub p;
+	struct evk_envelope_attrs a = {0};
+	struct evk_json_opts jo = {0};
+	struct evk_err err = EVK_ERR_ZERO;
+	const char *output = NULL, *dead = NULL, *regex = NULL, *types = NULL;
+	char host[256], source[300];
+	size_t max_line = EVK_MAX_LINE;
+	int c, nmodes = 0, linebuf = 0;
+
+	cli_init("evpub");
+	memset(&p, 0, sizeof p);
+	while ((c = getopt_long(argc, argv, "+t:s:o:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': a.type = optarg; break;
+		case 's': a.source = optarg; break;
+		case O_SUBJECT: a.subject = optarg; break;
+		case O_RAW: p.mode = M_RAW; nmodes++; break;
+		case O_JSON: p.mode = M_JSON; nmodes++; break;
+		case O_PARSE: p.mode = M_PARSE; regex = optarg; nmodes++; break;
+		case O_PARSE_TYPES: types = optarg; break;
+		case O_TIME_FIELD: p.time_field = optarg; break;
+		case 'o': output = optarg; break;
+		case O_DEAD: dead = optarg; break;
+		case O_MAX_LINE:
+			max_line = (size_t)cli_number("--max-line", optarg, 1,
+			    1LL << 30, 1);
+			break;
+		case O_MAX_DEPTH:
+			jo.max_depth = (unsigned)cli_number("--max-depth",
+			    optarg, 1, 10000, 0);
+			break;
+		case O_LINEBUF: linebuf = 1; break;
+		case 'h': fputs(usage_text, stdout); return CLI_OK;
+		case 'V': printf("evpub %s\n", EVK_VERSION); return CLI_OK;
+		default:
+			fprintf(stderr, "Try 'evpub --help' for more "
+			    "information.\n");
+			return CLI_FATAL;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (nmodes > 1)
+		cli_usage_error("--raw, --json and --parse exclude each other");
+	if (types != NULL && p.mode != M_PARSE)
+		cli_usage_error("--parse-types needs --parse");
+	if (p.time_field != NULL && p.mode == M_RAW)
+		cli_usage_error("--time-field needs fields: use --json or "
+		    "--parse");
+	if (dead != NULL && p.mode == M_ARGS)
+		cli_usage_error("--dead-letter needs --raw, --json or --parse");
+	if (a.type == NULL && p.mode != M_JSON)
+		cli_usage_error("-t TYPE is required (except with --json)");
+	if (a.type != NULL && evk_topic_check(a.type, strlen(a.type), 0,
+	    &err) < 0)
+		cli_usage_error("-t %s: %s", a.type, err.msg);
+	if (a.source == NULL) {
+		if (gethostname(host, sizeof host) < 0)
+			strcpy(host, "localhost");
+		host[sizeof host - 1] = '\0';
+		snprintf(source, sizeof source, "//%s/evpub", host);
+		a.source = source;
+	}
+	a.datacontenttype = p.mode == M_RAW ? "text/plain" : "application/json";
+	p.has_type = a.type != NULL;
+
+	if ((p.env = evk_envelope_new(&a, &err)) == NULL)
+		cli_usage_error("%s", err.msg);
+	if ((p.ids = evk_idgen_new()) == NULL ||
+	    (p.json = evk_json_checker_new(&jo)) == NULL)
+		cli_die(CLI_FATAL, "cannot initialise (out of memory or no "
+		    "randomness)");
+	if (regex != NULL && (p.lp = evk_lineparse_new(regex, types,
+	    &err)) == NULL)
+		cli_usage_error("--parse: %s", err.msg);
+
+	if (output != NULL)
+		p.out = evk_sink_file(output, 0666, linebuf ? EVK_SINK_LINEBUF :
+		    0, &err);
+	else
+		p.out = evk_sink_fd(STDOUT_FILENO, linebuf ? EVK_SINK_LINEBUF :
+		    EVK_SINK_AUTO);
+	if (p.out == NULL)
+		cli_die(CLI_FATAL, "%s", output ? err.msg : "out of memory");
+	cli_dead_open(&p.dead, dead);
+
+	if (p.mode == M_ARGS) {
+		run_args(&p, argc, argv, max_line);
+	} else if (argc == 0) {
+		run_stream(&p, STDIN_FILENO, NULL, max_line);
+	} else {
+		for (int i = 0; i < argc && !cli_stop; i++) {
+			int fd = STDIN_FILENO;
+			if (strcmp(argv[i], "-") &&
+			    (fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
+				cli_warn("%s: %s", argv[i], strerror(errno));
+				p.status = CLI_FATAL;
+				continue;
+			}
+			run_stream(&p, fd, argv[i], max_line);
+			if (fd != STDIN_FILENO)
+				close(fd);
+		}
+	}
+
+	if (evk_sink_close(p.out, &err) < 0)
+		cli_output_failed(err.code, &err, p.status);
+	cli_dead_close(&p.dead);
+	cli_reraise();
+	evk_lineparse_free(p.lp);
+	evk_json_checker_free(p.json);
+	evk_idgen_free(p.ids);
+	evk_envelope_free(p.env);
+	evk_buf_free(&p.ev);
+	evk_buf_free(&p.data);
+	return p.status;
+}

@@ -1,0 +1,33 @@
+/*
+ * lib/internal.h - helpers shared between libevkit's own files (evk__*).
+ * Not installed.
+ */
+#ifndef EVKIT_INTERNAL_H
+#define EVKIT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "evkit/err.h"
+
+#if defined(__GNUC__)
+#define EVK__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define EVK__LIKELY(x) __builtin_expect(!!(x), 1)
+#define EVK__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define EVK__PRINTF(a, b)
+#define EVK__LIKELY(x) (x)
+#define EVK__UNLIKELY(x) (x)
+#endif
+
+/* Fills `e` (when not NULL) with `code`, `column` and a formatted message;
+ * keeps e->line as the caller set it.  Returns `code`, so that error paths
+ * read `return evk__err(err, EVK_EJSON, col, "...")`. */
+int evk__err(struct evk_err *e, int code, size_t column, const char *fmt, ...)
+	EVK__PRINTF(4, 5);
+
+/* As evk__err() for EVK_EIO, with errno's text appended after ": ". */
+int evk__err_sys(struct evk_err *e, int sys_errno, const char *fmt, ...)
+	EVK__PRINTF(3, 4);
+
+#endif
