@@ -115,9 +115,12 @@ $(LIB_SO): $(LIB_OBJ)
 	$(Q)ln -sf libevkit.so.$(VERSION) $(B)/libevkit.so.$(SOVERSION)
 	$(Q)ln -sf libevkit.so.$(SOVERSION) $(B)/libevkit.so
 
-$(B)/evkit.pc: Makefile
+# Rewritten on every make: it records PREFIX/LIBDIR, which may change
+# between "make" and "make install PREFIX=...".
+$(B)/evkit.pc: FORCE
 	@mkdir -p $(@D)
-	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))' \
+	  'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' \
 	  'Name: evkit' 'Description: event toolkit library (framing, CloudEvents, signatures)' \
 	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Requires: jansson' \
 	  'Libs: -L$${libdir} -levkit' 'Cflags: -I$${includedir}' > $@
@@ -170,7 +173,7 @@ fuzz: $(FUZZ_BIN)
 
 # --- install -----------------------------------------------------------------
 
-install: all
+install: all $(B)/evkit.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 	  $(DESTDIR)$(INCLUDEDIR)/evkit
 	install -m 755 $(PROG_BIN) $(DESTDIR)$(BINDIR)/
@@ -196,7 +199,9 @@ lint:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps deps-check deps-check-test test demo bench fuzz fuzz-build \
+FORCE:
+
+.PHONY: FORCE all deps deps-check deps-check-test test demo bench fuzz fuzz-build \
         install uninstall lint clean
 .SECONDARY:
 

@@ -103,7 +103,7 @@ make_json(struct pub *p, const char *s, size_t n, struct evk_err *err)
 {
 	const struct evk_time *tp;
 	struct evk_time t;
-	struct evk_span v, sv;
+	struct evk_span v;
 	enum evk_json_type type;
 	int rc;
 
@@ -113,7 +113,7 @@ make_json(struct pub *p, const char *s, size_t n, struct evk_err *err)
 	v = trim(s, n);
 	if ((rc = event_time(p, v, &t, &tp, err)) < 0)
 		return rc;
-	if (type == EVK_JSON_OBJECT && evk_json_get(v, "specversion", 11, &sv)) {
+	if (type == EVK_JSON_OBJECT && evk_event_is_cloudevent(v)) {
 		struct evk_span out;
 		if ((rc = evk_envelope_complete(p->env, p->ids, tp, v,
 		    &p->ev)) < 0)
@@ -195,7 +195,7 @@ run_stream(struct pub *p, int fd, const char *name, size_t max_line)
 	if ((r = evk_reader_new(fd, &ro)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	for (;;) {
-		evk_err_clear(&err);
+		err.msg[0] = '\0';
 		rc = evk_reader_next(r, &ln, &err);
 		if (rc == 0 || rc == EVK_EINTR)
 			break;

@@ -39,6 +39,12 @@
 #define FIRST_HIT(m) ((size_t)__builtin_ctzll((unsigned long long)(m)) >> 3)
 #endif
 
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* Objects with at most this many keys are checked pairwise: for the
  * usual handful of keys that beats hashing and sorting. */
 #define SMALL_OBJECT 16
@@ -53,6 +59,8 @@ struct key {
 	size_t off;    /* offset of the decoded bytes: in dec if esc, else
 	                  in the input (raw + 1) */
 	size_t len;    /* length of the decoded bytes */
+	uint64_t head; /* their first 8 bytes: most unequal keys of one
+	                  length differ there, so no memcmp() call */
 	uint32_t hash; /* set only when the object is large enough to sort */
 	uint32_t esc;  /* nonzero: the key had escapes, bytes are in dec */
 };
@@ -650,6 +658,37 @@ push(struct scan *s, size_t *depth, size_t mark, const char *p)
 	return 0;
 }
 
+static const char *
+key_bytes(const struct scan *s, const struct key *k)
+{
+	return k->esc ? s->c->dec.p + k->off : s->base + k->off;
+}
+
+/* The first 8 bytes of a key as a number.  Shorter keys are packed in
+ * another order than longer ones, which is fine: only keys of the same
+ * length are compared. */
+static uint64_t
+key_head(const char *p, size_t n)
+{
+	uint64_t h = 0;
+	size_t i;
+
+	if (n >= 8) {
+		memcpy(&h, p, 8);
+		return h;
+	}
+	for (i = 0; i < n; i++)
+		h = h << 8 | (unsigned char)p[i];
+	return h;
+}
+
+static int
+key_same(const struct scan *s, const struct key *a, const struct key *b)
+{
+	return a->len == b->len && a->head == b->head && (a->len <= 8 ||
+	    memcmp(key_bytes(s, a) + 8, key_bytes(s, b) + 8, a->len - 8) == 0);
+}
+
 /* Records the key whose opening quote is at q and that ends at `after`;
  * a key with escapes is decoded into c->dec first. */
 static int
@@ -678,21 +717,9 @@ add_key(struct scan *s, const char *q, const char *after, int esc)
 		k->off = before;
 		k->len = c->dec.len - before;
 	}
+	k->head = key_head(key_bytes(s, k), k->len);
 	c->nkeys++;
 	return 0;
-}
-
-static const char *
-key_bytes(const struct scan *s, const struct key *k)
-{
-	return k->esc ? s->c->dec.p + k->off : s->base + k->off;
-}
-
-static int
-key_same(const struct scan *s, const struct key *a, const struct key *b)
-{
-	return a->len == b->len &&
-	    memcmp(key_bytes(s, a), key_bytes(s, b), a->len) == 0;
 }
 
 /* A quick, unkeyed hash: it only orders keys for sorting, and equal
@@ -807,48 +834,63 @@ check_keys(struct scan *s, size_t first, const char *p)
 /*** checker ***/
 
 /*
- * Checks the string whose opening quote is at p.  Returns the byte after
- * the closing quote, or NULL with s->rc set.  Sets *esc when the string
- * holds an escape.
+ * Handles the byte at p where plain_run() stopped inside a string, when it
+ * is not the closing quote: a run of UTF-8 text, an escape (sets *esc), or
+ * an error (returns NULL with s->rc set).  Returns where to go on.  Kept
+ * out of line so that scan_string(), inlined, stays small.
  */
-static const char *
-scan_string(struct scan *s, const char *p, int *esc)
+static NOINLINE const char *
+string_special(struct scan *s, const char *p, int *esc)
 {
 	const char *end = s->end, *at;
 	uint32_t cp;
 	size_t n;
 	int why;
 
-	for (p++;;) {
-		p = plain_run(p, end);
-		if (EVK__UNLIKELY(p == end)) {
-			s->rc = unexpected(s, p, "");
-			return NULL;
-		}
-		if (*p == '"')
-			return p + 1;
-		if ((unsigned char)*p >= 0x80) {
-			/* Text in other scripts: stay here while it lasts. */
-			do {
-				if ((n = utf8_seq(p, end)) == 0) {
-					s->rc = evk__err(s->err, EVK_EUTF8,
-					    col(s, p), "invalid UTF-8");
-					return NULL;
-				}
-				p += n;
-			} while (p < end && (unsigned char)*p >= 0x80);
-		} else if (*p == '\\') {
-			why = unescape1(p, end, &at, &cp);
-			if (why != ESC_OK) {
-				s->rc = escape_error(s, why, at, cp);
+	if (p == end) {
+		s->rc = unexpected(s, p, "");
+		return NULL;
+	}
+	if ((unsigned char)*p >= 0x80) {
+		/* Text in other scripts: stay here while it lasts. */
+		do {
+			if ((n = utf8_seq(p, end)) == 0) {
+				s->rc = evk__err(s->err, EVK_EUTF8, col(s, p),
+				    "invalid UTF-8");
 				return NULL;
 			}
-			*esc = 1;
-			p = at;
-		} else {
-			s->rc = unexpected(s, p, " in string");
+			p += n;
+		} while (p < end && (unsigned char)*p >= 0x80);
+		return p;
+	}
+	if (*p == '\\') {
+		if ((why = unescape1(p, end, &at, &cp)) != ESC_OK) {
+			s->rc = escape_error(s, why, at, cp);
 			return NULL;
 		}
+		*esc = 1;
+		return at;
+	}
+	s->rc = unexpected(s, p, " in string");
+	return NULL;
+}
+
+/*
+ * Checks the string whose opening quote is at p.  Returns the byte after
+ * the closing quote, or NULL with s->rc set.  Sets *esc when the string
+ * holds an escape.
+ */
+static inline const char *
+scan_string(struct scan *s, const char *p, int *esc)
+{
+	const char *end = s->end;
+
+	for (p++;;) {
+		p = plain_run(p, end);
+		if (EVK__LIKELY(p < end && *p == '"'))
+			return p + 1;
+		if ((p = string_special(s, p, esc)) == NULL)
+			return NULL;
 	}
 }
 

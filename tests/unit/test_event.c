@@ -269,6 +269,18 @@ TEST(validate_rules)
 	}
 }
 
+TEST(is_cloudevent)
+{
+	CHECK(evk_event_is_cloudevent(span("{\"specversion\":\"1.0\"}")));
+	CHECK(evk_event_is_cloudevent(span("{\"a\":1, \"spec\\u0076ersion\":2}")));
+	CHECK(!evk_event_is_cloudevent(span("{\"a\":\"specversion\"}")));
+	CHECK(!evk_event_is_cloudevent(span("{\"a\":{\"specversion\":1}}")));
+	CHECK(!evk_event_is_cloudevent(span("{\"a\":\"\\u0041\"}")));
+	CHECK(!evk_event_is_cloudevent(span("[\"specversion\"]")));
+	CHECK(!evk_event_is_cloudevent(span("{}")));
+	CHECK(!evk_event_is_cloudevent(span("\"specversion\"")));
+}
+
 TEST(topic_check)
 {
 	CHECK_INT(evk_topic_check("order.created", 13, 0, NULL), 0);
@@ -356,6 +368,7 @@ main(void)
 	vector_dir("sdk-java/invalid", 0);
 	vector_dir("sdk-java/lenient", 0);
 	vector_dir("spec-examples", 1);
+	RUN(is_cloudevent);
 	RUN(topic_check);
 	nats_vectors();
 	RUN(time_at);

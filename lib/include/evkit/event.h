@@ -90,6 +90,14 @@ int evk_envelope_write(const struct evk_envelope *e, struct evk_idgen *ids,
 int evk_envelope_complete(const struct evk_envelope *e, struct evk_idgen *ids,
     const struct evk_time *t, struct evk_span obj, struct evk_buf *out);
 
+/*
+ * Nonzero when the checked JSON object `obj` has a top-level "specversion"
+ * member, which is what marks a CloudEvent in the JSON format.  Lines that
+ * hold neither "specversion" nor a \u escape anywhere (which could spell
+ * it) are answered by a byte search, without walking the object.
+ */
+int evk_event_is_cloudevent(struct evk_span obj);
+
 /* --- validation ------------------------------------------------------------ */
 
 /*

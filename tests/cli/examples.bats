@@ -1,0 +1,44 @@
+#!/usr/bin/env bats
+# Every script in examples/ runs, and does what its comment says.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	T=$(mktemp -d)
+}
+
+teardown() {
+	rm -rf "$T"
+}
+
+@test "examples/demo.sh (make demo) prints valid events and reports the bad log line" {
+	run --separate-stderr sh examples/demo.sh
+	[ "$status" -eq 0 ]
+	grep '^{' <<< "$output" > "$T/events"
+	[ "$(wc -l < "$T/events")" -eq 8 ]
+	jq -e 'select(.specversion == "1.0")' "$T/events" > /dev/null
+	[ "$stderr" = "evpub: line 4: no match for --parse" ]
+	# --time-field turned the log's local times into UTC.
+	grep -q '"time":"2026-11-29T09:00:01.000000Z"' "$T/events"
+}
+
+@test "examples/access-log.sh: events, split by status class, rejects kept" {
+	run --separate-stderr examples/access-log.sh examples/data/access.log "$T/out"
+	[ "$status" -eq 1 ]
+	[ "$(wc -l < "$T/out/events.ndjson")" -eq 4 ]
+	[ "$(jq -r .data.path "$T/out/ok.ndjson" | paste -sd,)" = /cart,/health ]
+	[ "$(jq -r .data.status "$T/out/errors.ndjson" | paste -sd,)" = 502,403 ]
+	[ "$(jq -r .data.seconds "$T/out/errors.ndjson" | paste -sd,)" = 3.001,0.004 ]
+	[ "$(cat "$T/out/rejected.log")" = "this line is not an access log line" ]
+}
+
+@test "examples/ci-hook.sh: a step's result as an event" {
+	run --separate-stderr examples/ci-hook.sh build true
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.type, .subject, .data.ok, .data.exit_code]' <<< "$output")" = \
+	    '["ci.step.finished","build",true,0]' ]
+	run --separate-stderr examples/ci-hook.sh unit-tests false
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '[.subject, .data.ok, .data.exit_code]' <<< "$output")" = \
+	    '["unit-tests",false,1]' ]
+}
