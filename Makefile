@@ -2,6 +2,7 @@
 #
 #   make                 build libevkit (static and shared) and the programs
 #   make test            unit tests and bats tests; ends with "N passed, N failed"
+#   make memcheck        the same under valgrind (errors or leaks fail the tests)
 #   make demo            build, then a short live demo
 #   make install         PREFIX=/usr/local DESTDIR= (programs, man, lib, headers, evkit.pc)
 #   make deps            install the Debian packages evkit needs (as root)
@@ -121,8 +122,8 @@ $(B)/evkit.pc: FORCE
 	@mkdir -p $(@D)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))' \
 	  'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))' '' \
-	  'Name: evkit' 'Description: event toolkit library (framing, CloudEvents, signatures)' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Requires: jansson' \
+	  'Name: evkit' 'Description: event toolkit library (line framing, JSON, CloudEvents envelopes)' \
+	  'Version: $(VERSION)' 'Requires.private: libpcre2-8 libsodium' 'Requires: jansson' \
 	  'Libs: -L$${libdir} -levkit' 'Cflags: -I$${includedir}' > $@
 
 # --- programs (linked statically with libevkit) ----------------------------
@@ -139,7 +140,11 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIB_A)
 	$(Q)$(CC) $(LDFLAGS) $(EVK_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 test: all $(UNIT_BIN) | deps-check-test
-	@B=$(B) tests/run
+	@B=$(B) SANFLAGS="$(SANFLAGS)" tests/run
+
+# The whole suite with every program and unit test under valgrind.
+memcheck: all $(UNIT_BIN) | deps-check-test
+	@B=$(B) EVK_VALGRIND=1 tests/run
 
 demo: all
 	@B=$(B) examples/demo.sh
@@ -201,7 +206,7 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all deps deps-check deps-check-test test demo bench fuzz fuzz-build \
+.PHONY: FORCE all deps deps-check deps-check-test test memcheck demo bench fuzz fuzz-build \
         install uninstall lint clean
 .SECONDARY:
 

@@ -11,6 +11,7 @@
 
 const char *cli_prog = "evkit";
 volatile sig_atomic_t cli_stop;
+sigset_t cli_waitmask;
 
 static void
 on_stop(int sig)
@@ -22,13 +23,20 @@ void
 cli_init(const char *prog)
 {
 	struct sigaction sa;
+	sigset_t stops;
 
 	cli_prog = prog;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stops, &cli_waitmask);
+	sigdelset(&cli_waitmask, SIGINT);
+	sigdelset(&cli_waitmask, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0; /* no SA_RESTART: a blocked read returns EINTR */
+	sa.sa_flags = 0; /* no SA_RESTART: an interrupted wait returns */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 }
@@ -37,11 +45,15 @@ void
 cli_reraise(void)
 {
 	int sig = cli_stop;
+	sigset_t set;
 
 	if (sig == 0)
 		return;
 	signal(sig, SIG_DFL);
-	raise(sig);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	raise(sig); /* pending while blocked: delivered on unblocking */
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 static void

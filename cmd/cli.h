@@ -20,11 +20,15 @@ enum { CLI_OK = 0, CLI_REJECTED = 1, CLI_FATAL = 2 };
 extern const char *cli_prog;
 
 /* Sets the program name used in messages, ignores SIGPIPE (EPIPE is
- * handled where writes happen), and makes SIGINT/SIGTERM set cli_stop
- * without restarting reads, so that loops can finish cleanly. */
+ * handled where writes happen), and makes SIGINT/SIGTERM set cli_stop.
+ * Those two stay blocked except while waiting for input with
+ * cli_waitmask (see evk_reader_opts.sigmask), so a stop request is never
+ * lost between a check and a blocking read.  A program that starts
+ * children must restore the mask in them. */
 void cli_init(const char *prog);
 
 extern volatile sig_atomic_t cli_stop;
+extern sigset_t cli_waitmask;
 
 /* "prog: message" on stderr. */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);

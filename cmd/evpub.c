@@ -188,6 +188,7 @@ run_stream(struct pub *p, int fd, const char *name, size_t max_line)
 
 	ro.max_line = max_line;
 	ro.stop = &cli_stop;
+	ro.sigmask = &cli_waitmask;
 	if (p->dead.f != NULL) {
 		ro.on_skip = cli_dead_skip;
 		ro.skip_ctx = &p->dead;

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include "evkit/frame.h"
@@ -39,6 +40,7 @@ struct evk_reader {
 	evk_skip_fn on_skip;
 	void *skip_ctx;
 	volatile sig_atomic_t *stop;
+	const sigset_t *sigmask;
 };
 
 static ssize_t
@@ -70,6 +72,7 @@ evk_reader_new_fn(evk_read_fn fn, void *ctx, const struct evk_reader_opts *o)
 		r->on_skip = o->on_skip;
 		r->skip_ctx = o->skip_ctx;
 		r->stop = o->stop;
+		r->sigmask = o->sigmask;
 	}
 	return r;
 }
@@ -173,19 +176,27 @@ fill(struct evk_reader *r, struct evk_err *err)
 		r->start = 0;
 	}
 	for (;;) {
+		if (r->stop != NULL && *r->stop)
+			return evk__err(err, EVK_EINTR, 0, "interrupted");
+		if (r->sigmask != NULL && r->fd >= 0 && r->fd < FD_SETSIZE) {
+			fd_set rf;
+			FD_ZERO(&rf);
+			FD_SET(r->fd, &rf);
+			if (pselect(r->fd + 1, &rf, NULL, NULL, NULL,
+			    r->sigmask) < 0) {
+				if (errno == EINTR)
+					continue; /* *stop is checked above */
+				return evk__err_sys(err, errno, "select");
+			}
+		}
 		n = r->fn(r->ctx, r->buf + r->end, r->cap - r->end);
 		if (n >= 0)
 			break;
-		if (errno == EINTR) {
-			if (r->stop != NULL && *r->stop)
-				return evk__err(err, EVK_EINTR, 0, "interrupted");
-			continue;
-		}
+		if (errno == EINTR)
+			continue; /* *stop is checked at the top */
 		if ((errno == EAGAIN || errno == EWOULDBLOCK) && r->fd >= 0) {
 			struct pollfd pfd = {r->fd, POLLIN, 0};
-			if (poll(&pfd, 1, -1) < 0 && errno == EINTR &&
-			    r->stop != NULL && *r->stop)
-				return evk__err(err, EVK_EINTR, 0, "interrupted");
+			(void)poll(&pfd, 1, -1);
 			continue;
 		}
 		return evk__err_sys(err, errno, "read");

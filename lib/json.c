@@ -53,16 +53,21 @@
  * start in the key scratch instead. */
 #define ARRAY_MARK SIZE_MAX
 
-/* One recorded object key. */
+/*
+ * One recorded object key: `raw` is the offset of its opening quote in the
+ * input; its decoded bytes are `len` bytes at `off`, in c->dec when `esc`
+ * (the key had escapes), else in the input (raw + 1).  `head` holds their
+ * first 8 bytes: most unequal keys of one length differ there, so the
+ * pairwise check rarely calls memcmp().  `hash` is set only when the
+ * object is large enough to be sorted.
+ */
 struct key {
-	size_t raw;    /* offset of the opening quote in the input */
-	size_t off;    /* offset of the decoded bytes: in dec if esc, else
-	                  in the input (raw + 1) */
-	size_t len;    /* length of the decoded bytes */
-	uint64_t head; /* their first 8 bytes: most unequal keys of one
-	                  length differ there, so no memcmp() call */
-	uint32_t hash; /* set only when the object is large enough to sort */
-	uint32_t esc;  /* nonzero: the key had escapes, bytes are in dec */
+	size_t raw;
+	size_t off;
+	size_t len;
+	uint64_t head;
+	uint32_t hash;
+	uint32_t esc;
 };
 
 struct evk_json_checker {
@@ -89,11 +94,11 @@ struct scan {
 /* Why an escape did not decode (see unescape1()). */
 enum {
 	ESC_OK,
-	ESC_EOF,       /* input ended inside the escape */
-	ESC_BAD,       /* backslash followed by a byte that starts no escape */
-	ESC_HEX,       /* \u not followed by 4 hex digits */
+	ESC_EOF, /* input ended inside the escape */
+	ESC_BAD, /* backslash followed by a byte that starts no escape */
+	ESC_HEX, /* \u not followed by 4 hex digits */
 	ESC_SURROGATE, /* a surrogate without its partner */
-	ESC_NUL,       /* \u0000, which C strings downstream cannot carry */
+	ESC_NUL, /* \u0000, which C strings downstream cannot carry */
 };
 
 /*** bytes ***/
@@ -154,8 +159,9 @@ plain_run(const char *p, const char *end)
 		memcpy(&w, p, 8);
 		q = w ^ (ONES * '"');
 		b = w ^ (ONES * '\\');
-		m = (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-		    ((b - ONES) & ~b) | w) & HIGHS;
+		m = (w - ONES * 0x20) & ~w;
+		m |= ((q - ONES) & ~q) | ((b - ONES) & ~b) | w;
+		m &= HIGHS;
 		if (m != 0) {
 #ifdef FIRST_HIT
 			return p + FIRST_HIT(m);
@@ -187,8 +193,7 @@ utf8_seq(const char *p, const char *end)
 	if (u[0] < 0xe0)
 		return avail >= 2 && (u[1] & 0xc0) == 0x80 ? 2 : 0;
 	if (u[0] < 0xf0) {
-		if (avail < 3 || (u[1] & 0xc0) != 0x80 ||
-		    (u[2] & 0xc0) != 0x80)
+		if (avail < 3 || (u[1] & 0xc0) != 0x80 || (u[2] & 0xc0) != 0x80)
 			return 0;
 		if ((u[0] == 0xe0 && u[1] < 0xa0) ||
 		    (u[0] == 0xed && u[1] > 0x9f))
@@ -273,28 +278,14 @@ unescape1(const char *p, const char *end, const char **at, uint32_t *cp)
 	switch (p[1]) {
 	case '"':
 	case '\\':
-	case '/':
-		*cp = (unsigned char)p[1];
-		break;
-	case 'b':
-		*cp = '\b';
-		break;
-	case 'f':
-		*cp = '\f';
-		break;
-	case 'n':
-		*cp = '\n';
-		break;
-	case 'r':
-		*cp = '\r';
-		break;
-	case 't':
-		*cp = '\t';
-		break;
-	case 'u':
-		goto unicode;
-	default:
-		return ESC_BAD;
+	case '/': *cp = (unsigned char)p[1]; break;
+	case 'b': *cp = '\b'; break;
+	case 'f': *cp = '\f'; break;
+	case 'n': *cp = '\n'; break;
+	case 'r': *cp = '\r'; break;
+	case 't': *cp = '\t'; break;
+	case 'u': goto unicode;
+	default: return ESC_BAD;
 	}
 	*at = p + 2;
 	return ESC_OK;
@@ -327,7 +318,8 @@ unicode:
 	}
 	if (lo < 0xdc00 || lo > 0xdfff)
 		return ESC_SURROGATE;
-	*cp = 0x10000 + ((uint32_t)(hi - 0xd800) << 10) + (uint32_t)(lo - 0xdc00);
+	*cp =
+	    0x10000 + ((uint32_t)(hi - 0xd800) << 10) + (uint32_t)(lo - 0xdc00);
 	*at = p + 12;
 	return ESC_OK;
 }
@@ -501,22 +493,16 @@ static enum evk_json_type
 type_of_byte(char ch)
 {
 	switch (ch) {
-	case '{':
-		return EVK_JSON_OBJECT;
-	case '[':
-		return EVK_JSON_ARRAY;
-	case '"':
-		return EVK_JSON_STRING;
-	case 't':
-		return EVK_JSON_TRUE;
-	case 'f':
-		return EVK_JSON_FALSE;
-	case 'n':
-		return EVK_JSON_NULL;
-	default:
-		return ch == '-' || is_digit((unsigned char)ch) ?
-		    EVK_JSON_NUMBER : EVK_JSON_NONE;
+	case '{': return EVK_JSON_OBJECT;
+	case '[': return EVK_JSON_ARRAY;
+	case '"': return EVK_JSON_STRING;
+	case 't': return EVK_JSON_TRUE;
+	case 'f': return EVK_JSON_FALSE;
+	case 'n': return EVK_JSON_NULL;
 	}
+	if (ch == '-' || is_digit((unsigned char)ch))
+		return EVK_JSON_NUMBER;
+	return EVK_JSON_NONE;
 }
 
 /*** checker: errors ***/
@@ -551,8 +537,7 @@ escape_error(const struct scan *s, int why, const char *at, uint32_t cp)
 	unsigned char ch;
 
 	switch (why) {
-	case ESC_EOF:
-		return unexpected(s, s->end, "");
+	case ESC_EOF: return unexpected(s, s->end, "");
 	case ESC_BAD:
 		ch = (unsigned char)at[1];
 		if (ch >= ' ' && ch < 0x7f)
@@ -604,8 +589,8 @@ dupkey_error(const struct scan *s, size_t raw)
 			break;
 		i += u;
 	}
-	return evk__err(s->err, EVK_EDUPKEY, raw + 1, "duplicate key \"%.*s%s\"",
-	    (int)i, p, i < n ? "..." : "");
+	return evk__err(s->err, EVK_EDUPKEY, raw + 1,
+	    "duplicate key \"%.*s%s\"", (int)i, p, i < n ? "..." : "");
 }
 
 /*** checker: scratch ***/
@@ -644,11 +629,13 @@ push(struct scan *s, size_t *depth, size_t mark, const char *p)
 	size_t *t;
 
 	if (EVK__UNLIKELY(*depth >= c->stackcap)) {
-		if (*depth >= c->max_depth)
-			return s->rc = evk__err(s->err, EVK_EDEPTH, col(s, p),
+		if (*depth >= c->max_depth) {
+			s->rc = evk__err(s->err, EVK_EDEPTH, col(s, p),
 			    "nested deeper than %u", c->max_depth);
-		if ((t = grow(c->stack, &c->stackcap, *depth + 1,
-		    sizeof *c->stack)) == NULL)
+			return s->rc;
+		}
+		t = grow(c->stack, &c->stackcap, *depth + 1, sizeof *t);
+		if (t == NULL)
 			return s->rc = nomem(s, p);
 		c->stack = t;
 		if (c->stackcap > c->max_depth)
@@ -685,8 +672,10 @@ key_head(const char *p, size_t n)
 static int
 key_same(const struct scan *s, const struct key *a, const struct key *b)
 {
-	return a->len == b->len && a->head == b->head && (a->len <= 8 ||
-	    memcmp(key_bytes(s, a) + 8, key_bytes(s, b) + 8, a->len - 8) == 0);
+	if (a->len != b->len || a->head != b->head)
+		return 0;
+	return a->len <= 8 ||
+	    memcmp(key_bytes(s, a) + 8, key_bytes(s, b) + 8, a->len - 8) == 0;
 }
 
 /* Records the key whose opening quote is at q and that ends at `after`;
@@ -699,8 +688,8 @@ add_key(struct scan *s, const char *q, const char *after, int esc)
 	size_t before;
 
 	if (c->nkeys == c->keycap) {
-		if ((k = grow(c->keys, &c->keycap, c->nkeys + 1,
-		    sizeof *c->keys)) == NULL)
+		k = grow(c->keys, &c->keycap, c->nkeys + 1, sizeof *k);
+		if (k == NULL)
 			return s->rc = nomem(s, q);
 		c->keys = k;
 	}
@@ -772,8 +761,8 @@ sort_keys(const struct scan *s, struct key *a, struct key *tmp, size_t n)
 			mid = lo + w < n ? lo + w : n;
 			hi = mid + w < n ? mid + w : n;
 			for (i = lo, j = mid, k = lo; k < hi; k++) {
-				if (j == hi || (i < mid &&
-				    key_cmp(s, &a[i], &a[j]) <= 0))
+				if (j == hi ||
+				    (i < mid && key_cmp(s, &a[i], &a[j]) <= 0))
 					tmp[k] = a[i++];
 				else
 					tmp[k] = a[j++];
@@ -810,8 +799,8 @@ check_keys(struct scan *s, size_t first, const char *p)
 				}
 	} else {
 		if (c->tmpcap < n) {
-			if ((a = grow(c->tmp, &c->tmpcap, n,
-			    sizeof *c->tmp)) == NULL)
+			a = grow(c->tmp, &c->tmpcap, n, sizeof *a);
+			if (a == NULL)
 				return s->rc = nomem(s, p);
 			c->tmp = a;
 		}
@@ -820,7 +809,8 @@ check_keys(struct scan *s, size_t first, const char *p)
 		a = sort_keys(s, k, c->tmp, n);
 		/* In each run of equal keys the second is a duplicate. */
 		for (run = 0, i = 1; i < n; i++) {
-			if (a[i].hash != a[run].hash || !key_same(s, &a[i], &a[run]))
+			if (a[i].hash != a[run].hash ||
+			    !key_same(s, &a[i], &a[run]))
 				run = i;
 			else if (i == run + 1 && a[i].raw < dup)
 				dup = a[i].raw;
@@ -901,8 +891,8 @@ evk_json_checker_new(const struct evk_json_opts *o)
 
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
-	c->max_depth = o != NULL && o->max_depth ? o->max_depth :
-	    EVK_JSON_MAX_DEPTH;
+	c->max_depth =
+	    o != NULL && o->max_depth ? o->max_depth : EVK_JSON_MAX_DEPTH;
 	c->allow_dupkeys = o != NULL && o->allow_dupkeys;
 	return c;
 }
@@ -976,15 +966,9 @@ value:
 		if ((p = scan_string(&s, p, &esc)) == NULL)
 			return s.rc;
 		goto after;
-	case 't':
-		q = literal_end(p, end, "true", 4, &bad);
-		goto literal;
-	case 'f':
-		q = literal_end(p, end, "false", 5, &bad);
-		goto literal;
-	case 'n':
-		q = literal_end(p, end, "null", 4, &bad);
-		goto literal;
+	case 't': q = literal_end(p, end, "true", 4, &bad); goto literal;
+	case 'f': q = literal_end(p, end, "false", 5, &bad); goto literal;
+	case 'n': q = literal_end(p, end, "null", 4, &bad); goto literal;
 	case '-':
 	case '0':
 	case '1':
@@ -1000,8 +984,7 @@ value:
 			return number_error(&s, bad);
 		p = q;
 		goto after;
-	default:
-		return unexpected(&s, p, "");
+	default: return unexpected(&s, p, "");
 	}
 
 literal:
@@ -1211,24 +1194,12 @@ evk_json_escape(struct evk_buf *out, const char *p, size_t n)
 		elen = 2;
 		switch (ch) {
 		case '"':
-		case '\\':
-			e[1] = (char)ch;
-			break;
-		case '\b':
-			e[1] = 'b';
-			break;
-		case '\f':
-			e[1] = 'f';
-			break;
-		case '\n':
-			e[1] = 'n';
-			break;
-		case '\r':
-			e[1] = 'r';
-			break;
-		case '\t':
-			e[1] = 't';
-			break;
+		case '\\': e[1] = (char)ch; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
 		default:
 			memcpy(e + 1, "u00", 3);
 			e[4] = hex[ch >> 4];
@@ -1262,12 +1233,13 @@ evk_json_minify(struct evk_buf *out, const char *p, size_t n)
 			p++;
 			continue;
 		}
+		q = p + 1;
 		if (*p == '"')
-			q = skip_string(p + 1, end);
+			q = skip_string(q, end);
 		else
-			for (q = p + 1; q < end && !is_ws((unsigned char)*q) &&
-			    *q != '"'; q++)
-				;
+			while (
+			    q < end && !is_ws((unsigned char)*q) && *q != '"')
+				q++;
 		memcpy(w, p, (size_t)(q - p));
 		w += q - p;
 		p = q;
@@ -1332,7 +1304,7 @@ evk_json_load(struct evk_json_checker *c, const char *p, size_t len,
 	if (j == NULL && strstr(je.text, "too big") != NULL)
 		j = json_loadb(p, len, flags | JSON_DECODE_INT_AS_REAL, &je);
 	if (j == NULL)
-		evk__err(err, EVK_EJSON, (size_t)(je.position > 0 ? je.position : 0),
-		    "%s", je.text);
+		evk__err(err, EVK_EJSON,
+		    (size_t)(je.position > 0 ? je.position : 0), "%s", je.text);
 	return j;
 }

@@ -56,13 +56,38 @@ C
 	export PKG_CONFIG_PATH="$T/opt/evk/lib/pkgconfig"
 	pc() { pkg-config --define-prefix --define-variable=prefix="$T/opt/evk" "$@" evkit; }
 	# Static, then shared (run with the installed .so).
-	cc -o "$T/use" "$T/use.c" $(pc --cflags) "$T/opt/evk/lib/libevkit.a" \
+	# SANFLAGS: the library is instrumented in "make test SAN=1".
+	cc ${SANFLAGS:-} -o "$T/use" "$T/use.c" $(pc --cflags) "$T/opt/evk/lib/libevkit.a" \
 	    $(pkg-config --libs jansson libpcre2-8 libsodium)
 	run "$T/use"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .type <<< "$output")" = x.y ]
-	cc -o "$T/use-so" "$T/use.c" $(pc --cflags) $(pc --libs)
+	cc ${SANFLAGS:-} -o "$T/use-so" "$T/use.c" $(pc --cflags) $(pc --libs)
 	LD_LIBRARY_PATH="$T/opt/evk/lib" run "$T/use-so"
 	[ "$status" -eq 0 ]
 	[ "$(jq -c .data <<< "$output")" = '[1]' ]
+}
+
+# Runs make as an unprivileged user (when we are root), so that "make deps"
+# takes its non-root path.
+as_user() {
+	if [ "$(id -u)" = 0 ]; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+
+@test "missing dependencies: make prints the exact apt-get command and stops" {
+	run as_user make --no-print-directory -f "$PWD/Makefile" -C "$PWD" \
+	    deps-check PKG_CONFIG=/bin/false
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"evkit: missing dependencies; run this, then make again:"* ]]
+	[[ "$output" == *"  sudo apt-get install -y build-essential pkg-config libjansson-dev libpcre2-dev libsodium-dev"* ]]
+}
+
+@test "present dependencies: deps-check does nothing" {
+	run as_user make --no-print-directory -C "$PWD" deps-check
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }

@@ -315,18 +315,20 @@ evpub: $T/b:1: invalid JSON: unexpected 'x' at column 2" ] || {
 	evpub -t x --raw < "$T/fifo" > "$T/out" &
 	pid=$!
 	exec 4> "$T/fifo"
-	# Bounded waits, no bare sleep: first until evpub blocks reading
-	# stdin (syscall 0 on fd 0), then until it has read our 4 bytes.
-	# They sit in its output buffer: the file stays empty until it stops.
+	# Bounded waits, no bare sleep: first until evpub waits for input
+	# (in pselect: wchan poll_schedule_timeout, or syscall 270 on x86-64),
+	# then until it has read our 4 bytes and waits again.  The events sit
+	# in its output buffer: the file stays empty until it stops.
+	waiting() {
+		grep -q poll_schedule /proc/$pid/wchan 2>/dev/null ||
+		    [ "$(cut -d' ' -f1 /proc/$pid/syscall 2>/dev/null)" = 270 ]
+	}
 	rchar() { awk '/^rchar/ {print $2}' /proc/$pid/io; }
-	for i in $(seq 1 200); do
-		[[ "$(cat /proc/$pid/syscall 2>/dev/null)" == "0 0x0 "* ]] && break
-		sleep 0.05
-	done
+	for i in $(seq 1 200); do waiting && break; sleep 0.05; done
 	r0=$(rchar)
 	printf 'a\nb\n' >&4
 	for i in $(seq 1 200); do
-		[ "$(rchar)" -ge $((r0 + 4)) ] && break
+		[ "$(rchar)" -ge $((r0 + 4)) ] && waiting && break
 		sleep 0.05
 	done
 	[ ! -s "$T/out" ]

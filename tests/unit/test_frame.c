@@ -239,6 +239,48 @@ TEST(eintr_with_stop_returns)
 	evk_reader_free(r);
 }
 
+static volatile sig_atomic_t usr1;
+
+static void
+on_usr1(int sig)
+{
+	usr1 = sig;
+}
+
+TEST(stop_signal_while_blocked_is_not_lost)
+{
+	/* The signal is blocked and already pending when the reader is
+	 * about to wait on an empty pipe: with the wait mask, pselect()
+	 * delivers it and the reader returns EVK_EINTR instead of blocking
+	 * in read() forever. */
+	struct evk_reader_opts o = {0};
+	struct evk_reader *r;
+	struct evk_line ln;
+	sigset_t block, wait;
+	int fds[2];
+
+	signal(SIGUSR1, on_usr1);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &wait);
+	sigdelset(&wait, SIGUSR1);
+	CHECK(pipe(fds) == 0);
+	CHECK(write(fds[1], "x\n", 2) == 2);
+	o.stop = &usr1;
+	o.sigmask = &wait;
+	r = evk_reader_new(fds[0], &o);
+	CHECK_INT(evk_reader_next(r, &ln, NULL), 1);
+	raise(SIGUSR1);
+	CHECK_INT(usr1, 0); /* still pending */
+	CHECK_INT(evk_reader_next(r, &ln, NULL), EVK_EINTR);
+	CHECK_INT(usr1, SIGUSR1);
+	evk_reader_free(r);
+	close(fds[0]);
+	close(fds[1]);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	signal(SIGUSR1, SIG_DFL);
+}
+
 TEST(many_lines_through_a_pipe)
 {
 	/* A real fd: a child writes 200000 numbered lines in odd-sized
@@ -422,6 +464,7 @@ main(void)
 	RUN(split_at_every_byte_boundary);
 	RUN(eintr_is_retried);
 	RUN(eintr_with_stop_returns);
+	RUN(stop_signal_while_blocked_is_not_lost);
 	RUN(many_lines_through_a_pipe);
 	RUN(read_error_reported);
 	RUN(sink_buffers_and_flushes);

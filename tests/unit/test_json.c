@@ -471,12 +471,17 @@ TEST(check_depth)
 	free(buf);
 }
 
-/* Appends a decimal key "k<i>" (or its escaped spelling) and ":i,". */
+/* Appends a key "k<i>" (escaped: "\u006b<i>"; long: with a 24-byte
+ * common prefix, so keys differ only past their first 8 bytes) and
+ * ":<i>,". */
 static size_t
 put_member(char *p, size_t i, int escaped)
 {
-	return (size_t)sprintf(p, escaped ? "\"\\u006b%zu\":%zu," : "\"k%zu\":%zu,",
-	    i, i);
+	if (escaped == 2)
+		return (size_t)sprintf(p, "\"a-long-common-key-prefix%zu\":%zu,",
+		    i, i);
+	return (size_t)sprintf(p, escaped ? "\"\\u006b%zu\":%zu," :
+	    "\"k%zu\":%zu,", i, i);
 }
 
 TEST(check_dupkeys)
@@ -504,8 +509,11 @@ TEST(check_dupkeys)
 	CHECK_INT(check(S("[{\"a\":1},{\"a\":1},{\"a\":{\"a\":1}}]"), NULL, &e),
 	    0);
 	/* Keys are compared decoded, so near misses are not duplicates. */
-	CHECK_INT(check(S("{\"a\":1,\"\\u0062\":2,\"a\\u0000x\":3}"), NULL, &e),
-	    EVK_EJSON);
+	CHECK_INT(check(S("{\"a\":1,\"\\u0062\":2,\"a\\u0020\":3,\"A\":4}"),
+	    NULL, &e), 0);
+	CHECK_INT(check(S("{\"a\":1,\"\\u0062\":2,\"a\\u0020\":3,\"a \":4}"),
+	    NULL, &e), EVK_EDUPKEY);
+	CHECK_INT(e.column, 31);
 	CHECK_INT(check(S("{\"\\\\n\":1,\"\\n\":2,\"\\\\\":3,\"\\\"\":4}"), NULL,
 	    &e), 0);
 	/* The object closes after its inner one reported nothing. */
@@ -559,10 +567,11 @@ TEST(check_dupkeys)
 
 	/* Both sides of SMALL_OBJECT give the same answer: the last key
 	 * repeats the middle one. */
-	for (i = 2; i <= 40; i++) {
+	for (i = 2; i <= 80; i++) {
 		size_t k, first = 0;
+		int kind = i > 40 ? 2 : 0;
 
-		if ((buf = malloc(i * 32 + 16)) == NULL)
+		if ((buf = malloc(i * 48 + 16)) == NULL)
 			abort();
 		len = 0;
 		buf[len++] = '{';
@@ -570,13 +579,14 @@ TEST(check_dupkeys)
 			if (k == i - 1)
 				first = len + 1;
 			len += put_member(buf + len,
-			    k == i - 1 ? (i - 1) / 2 : k, 0);
+			    k == i - 1 ? (i - 1) / 2 : k, kind);
 		}
 		buf[len - 1] = '}';
 		CHECK_INT(check(buf, len, NULL, &e), EVK_EDUPKEY);
 		CHECK_INT(e.column, first);
-		snprintf(want, sizeof want, "duplicate key \"k%zu\"",
-		    (i - 1) / 2);
+		snprintf(want, sizeof want, kind ?
+		    "duplicate key \"a-long-common-key-prefix%zu\"" :
+		    "duplicate key \"k%zu\"", (i - 1) / 2);
 		CHECK_STR(e.msg, want);
 		free(buf);
 	}

@@ -48,10 +48,16 @@ struct evk_reader_opts {
 	size_t max_line;    /* 0 means EVK_MAX_LINE */
 	evk_skip_fn on_skip; /* may be NULL */
 	void *skip_ctx;
-	/* When not NULL and nonzero after a read is interrupted by a signal,
-	 * evk_reader_next() returns EVK_EINTR instead of retrying, so that a
-	 * program can act on SIGTERM while blocked in a read. */
+	/* When not NULL and nonzero before a read or after a read was
+	 * interrupted by a signal, evk_reader_next() returns EVK_EINTR
+	 * instead of reading, so that a program can act on SIGTERM. */
 	volatile sig_atomic_t *stop;
+	/* Race-free waiting for fd readers: a program that keeps its stop
+	 * signals blocked passes the mask to wait with (the same, with them
+	 * unblocked); the reader waits in pselect() with it before each
+	 * read, so a signal that arrives between the check of *stop and the
+	 * read cannot leave it blocked in read(). */
+	const sigset_t *sigmask;
 };
 
 struct evk_reader;

@@ -61,7 +61,10 @@ void evk_json_checker_free(struct evk_json_checker *c);
  * `*type` (may be NULL).  Returns 0, or EVK_EJSON, EVK_EUTF8, EVK_EDEPTH
  * or EVK_EDUPKEY with err->column the 1-based byte column of the fault
  * and a message like "unexpected '}'" or "duplicate key \"id\"".
- * Memory use is bounded by the number of keys in the line.
+ * The column counts bytes from `p` (for multi-line text too); for a
+ * duplicate key it is the later key's opening quote; err->line is left as
+ * the caller set it.  Memory use is bounded by the number of keys in the
+ * line; the checker keeps its scratch for the next call.
  */
 int evk_json_check(struct evk_json_checker *c, const char *p, size_t len,
     enum evk_json_type *type, struct evk_err *err);
@@ -71,8 +74,8 @@ int evk_json_check(struct evk_json_checker *c, const char *p, size_t len,
  * whose text evk_json_check() accepted.  `it` starts from
  * evk_json_iter_init() on the container's span (surrounding whitespace
  * allowed).  Each call of evk_json_iter_next() stores the next key span
- * (the raw string including its quotes; for arrays an empty span) and the
- * value span (exact bytes, no surrounding whitespace), and returns 1; it
+ * (the raw string including its quotes; for arrays an empty span at the
+ * value) and the value span (exact bytes, no surrounding whitespace), and returns 1; it
  * returns 0 at the end.  Behaviour on text that was not checked is safe
  * (never reads outside the span) but the result is unspecified.
  */
@@ -95,7 +98,8 @@ int evk_json_key_eq(struct evk_span key, const char *name, size_t n);
 /*
  * Finds the member `name[0..n)` of the checked object `obj` and stores its
  * value span in `*value`.  Returns 1 when found, 0 when not (or when `obj`
- * is not an object).
+ * is not an object).  Keys are compared unescaped; if duplicate keys were
+ * allowed, the first match wins.
  */
 int evk_json_get(struct evk_span obj, const char *name, size_t n,
     struct evk_span *value);
@@ -110,7 +114,9 @@ int evk_json_unescape(struct evk_span str, struct evk_buf *out);
  * Appends `p[0..n)` to `out` as a JSON string with its quotes, escaping
  * only what JSON requires (quote, backslash, controls; \n \r \t \b \f by
  * name, other controls as \u00XX).  `p` must be valid UTF-8 (see
- * evk_utf8_check()).  Returns 0 or EVK_ENOMEM.
+ * evk_utf8_check()); other bytes are copied as they are.  A NUL byte
+ * becomes \u0000, which evk_json_check() refuses.  Returns 0 or
+ * EVK_ENOMEM.
  */
 int evk_json_escape(struct evk_buf *out, const char *p, size_t n);
 
@@ -132,7 +138,9 @@ int evk_utf8_check(const char *p, size_t n, size_t *bad);
  * Parses `p[0..len)` into a jansson tree after evk_json_check() accepted it
  * (so the same rules and messages hold).  Integers beyond 64 bits become
  * reals.  Returns a new reference, free with json_decref(), or NULL with
- * `err` filled.
+ * `err` filled.  What only jansson refuses (a number beyond the range of a
+ * double, nesting beyond its own limit of 2048 levels counting scalars)
+ * is EVK_EJSON with jansson's message and byte position.
  */
 json_t *evk_json_load(struct evk_json_checker *c, const char *p, size_t len,
     struct evk_err *err);
