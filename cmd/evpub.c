@@ -101,7 +101,7 @@ trim(const char *s, size_t n)
 static int
 make_json(struct pub *p, const char *s, size_t n, struct evk_err *err)
 {
-	const struct evk_time *tp;
+	const struct evk_time *tp = NULL;
 	struct evk_time t;
 	struct evk_span v;
 	enum evk_json_type type;
@@ -111,10 +111,12 @@ make_json(struct pub *p, const char *s, size_t n, struct evk_err *err)
 		return cli_errf(err, rc, "invalid JSON: %s at column %zu",
 		    err->msg, err->column);
 	v = trim(s, n);
-	if ((rc = event_time(p, v, &t, &tp, err)) < 0)
-		return rc;
 	if (type == EVK_JSON_OBJECT && evk_event_is_cloudevent(v)) {
-		struct evk_span out;
+		struct evk_span out, tv;
+		/* --time-field only serves an event without its own time. */
+		if (!evk_json_get(v, "time", 4, &tv) &&
+		    (rc = event_time(p, v, &t, &tp, err)) < 0)
+			return rc;
 		if ((rc = evk_envelope_complete(p->env, p->ids, tp, v,
 		    &p->ev)) < 0)
 			return cli_errf(err, rc, "%s", evk_strerror(rc));
@@ -128,6 +130,8 @@ make_json(struct pub *p, const char *s, size_t n, struct evk_err *err)
 	if (!p->has_type)
 		return cli_errf(err, EVK_EINVAL,
 		    "not a CloudEvent, and no -t TYPE given");
+	if ((rc = event_time(p, v, &t, &tp, err)) < 0)
+		return rc;
 	rc = evk_envelope_write(p->env, p->ids, tp, v.p, v.len, &p->ev);
 	return rc < 0 ? cli_errf(err, rc, "%s", evk_strerror(rc)) : 0;
 }
@@ -225,7 +229,8 @@ run_stream(struct pub *p, int fd, const char *name, size_t max_line)
 
 /* The one event made from KEY=VALUE arguments. */
 static void
-run_args(struct pub *p, int argc, char **argv, size_t max_line)
+run_args(struct pub *p, int argc, char **argv, size_t max_line,
+    const struct evk_json_opts *jo)
 {
 	struct evk_err err = EVK_ERR_ZERO;
 	const struct evk_time *tp = NULL;
@@ -234,11 +239,16 @@ run_args(struct pub *p, int argc, char **argv, size_t max_line)
 	struct evk_kv *kv;
 	int i, rc;
 
-	if ((kv = evk_kv_new(0, max_line)) == NULL)
+	if ((kv = evk_kv_new(0, max_line, jo)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	for (i = 0; i < argc; i++)
-		if (evk_kv_add(kv, argv[i], &err) < 0)
+		if (evk_kv_add(kv, argv[i], &err) < 0) {
+			if (err.code == EVK_EJSON || err.code == EVK_EDEPTH ||
+			    err.code == EVK_EDUPKEY || err.code == EVK_EUTF8)
+				cli_die(CLI_FATAL, "%s: %s at column %zu",
+				    argv[i], err.msg, err.column);
 			cli_die(CLI_FATAL, "%s: %s", argv[i], err.msg);
+		}
 	if (argc > 0 && evk_kv_write(kv, &p->data) < 0)
 		cli_die(CLI_FATAL, "out of memory");
 	evk_kv_free(kv);
@@ -293,7 +303,7 @@ main(int argc, char **argv)
 
 	cli_init("evpub");
 	memset(&p, 0, sizeof p);
-	while ((c = getopt_long(argc, argv, "+t:s:o:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': a.type = optarg; break;
 		case 's': a.source = optarg; break;
@@ -361,7 +371,7 @@ main(int argc, char **argv)
 
 	if (output != NULL)
 		p.out = evk_sink_file(output, 0666, linebuf ? EVK_SINK_LINEBUF :
-		    0, &err);
+		    EVK_SINK_AUTO, &err);
 	else
 		p.out = evk_sink_fd(STDOUT_FILENO, linebuf ? EVK_SINK_LINEBUF :
 		    EVK_SINK_AUTO);
@@ -370,7 +380,7 @@ main(int argc, char **argv)
 	cli_dead_open(&p.dead, dead);
 
 	if (p.mode == M_ARGS) {
-		run_args(&p, argc, argv, max_line);
+		run_args(&p, argc, argv, max_line, &jo);
 	} else if (argc == 0) {
 		run_stream(&p, STDIN_FILENO, NULL, max_line);
 	} else {

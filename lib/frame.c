@@ -182,12 +182,20 @@ fill(struct evk_reader *r, struct evk_err *err)
 			fd_set rf;
 			FD_ZERO(&rf);
 			FD_SET(r->fd, &rf);
+			sigset_t cur;
 			if (pselect(r->fd + 1, &rf, NULL, NULL, NULL,
 			    r->sigmask) < 0) {
 				if (errno == EINTR)
 					continue; /* *stop is checked above */
 				return evk__err_sys(err, errno, "select");
 			}
+			/* Linux delivers a pending signal in pselect() only
+			 * when it had to wait; with input always ready (a
+			 * file, a busy pipe) let it in here. */
+			sigprocmask(SIG_SETMASK, r->sigmask, &cur);
+			sigprocmask(SIG_SETMASK, &cur, NULL);
+			if (r->stop != NULL && *r->stop)
+				return evk__err(err, EVK_EINTR, 0, "interrupted");
 		}
 		n = r->fn(r->ctx, r->buf + r->end, r->cap - r->end);
 		if (n >= 0)

@@ -1130,6 +1130,10 @@ evk_json_key_eq(struct evk_span key, const char *name, size_t n)
 	return i == n;
 }
 
+/*
+ * A linear walk: an event has a handful of members and is looked up a few
+ * times at most, so indexing it would cost more than it saves.
+ */
 int
 evk_json_get(struct evk_span obj, const char *name, size_t n,
     struct evk_span *value)
@@ -1152,6 +1156,10 @@ evk_json_get(struct evk_span obj, const char *name, size_t n,
 	return 0;
 }
 
+/*
+ * Each quote is stripped only when present, so that on unchecked text a
+ * span of one quote or none still decodes within bounds.
+ */
 int
 evk_json_unescape(struct evk_span str, struct evk_buf *out)
 {
@@ -1169,6 +1177,10 @@ evk_json_unescape(struct evk_span str, struct evk_buf *out)
 
 /*** writing ***/
 
+/*
+ * Escaping stops where plain_run() stops; bytes >= 0x80 are UTF-8 and need
+ * no escape, so they only extend the run that is copied in one piece.
+ */
 int
 evk_json_escape(struct evk_buf *out, const char *p, size_t n)
 {

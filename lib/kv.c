@@ -34,7 +34,7 @@ struct evk_kv {
 };
 
 struct evk_kv *
-evk_kv_new(int flags, size_t max_value)
+evk_kv_new(int flags, size_t max_value, const struct evk_json_opts *json)
 {
 	struct evk_kv *kv = calloc(1, sizeof *kv);
 
@@ -44,7 +44,7 @@ evk_kv_new(int flags, size_t max_value)
 	kv->max_value = max_value ? max_value : EVK_MAX_LINE;
 	kv->cap = 8;
 	if ((kv->n = calloc((size_t)kv->cap, sizeof *kv->n)) == NULL ||
-	    (kv->json = evk_json_checker_new(NULL)) == NULL) {
+	    (kv->json = evk_json_checker_new(json)) == NULL) {
 		evk_kv_free(kv);
 		return NULL;
 	}

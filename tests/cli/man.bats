@@ -87,15 +87,15 @@ EOF
 }
 EOF
 	cat > "$f/upload.jsonl" <<'EOF'
-{"sensor":"t-1","celsius":20.5,"ts":1764410130000}
-{"sensor":"t-2","celsius":21.0,"ts":1764410131000}
+{"sensor":"t-1","celsius":20.5,"ts":1795947330000}
+{"sensor":"t-2","celsius":21.0,"ts":1795947331000}
 {"sensor":"t-3","celsi
-{"sensor":"t-4","celsius":19.8,"ts":1764410133000}
+{"sensor":"t-4","celsius":19.8,"ts":1795947333000}
 EOF
 	cat > "$f/sensors.jsonl" <<'EOF'
-{"sensor":"t-4","celsius":21.5,"ts":1764410132250}
-{"sensor":"t-5","celsius":22.25,"ts":1764410133001}
-{"sensor":"t-6","celsius":-3.0,"ts":"1764410134999"}
+{"sensor":"t-4","celsius":21.5,"ts":1795947332250}
+{"sensor":"t-5","celsius":22.25,"ts":1795947333001}
+{"sensor":"t-6","celsius":-3.0,"ts":"1795947334999"}
 EOF
 	cat > "$f/recorded.ndjson" <<'EOF'
 {"specversion":"1.0","id":"a-1","source":"//door/1","type":"door.opened","time":"2026-11-29T08:00:00Z","data":{"door":"front"}}

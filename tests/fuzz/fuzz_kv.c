@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(copy, data, size);
 	copy[size] = '\0';
-	if ((kv = evk_kv_new(EVK_KV_NOFILES, 4096)) == NULL)
+	if ((kv = evk_kv_new(EVK_KV_NOFILES, 4096, NULL)) == NULL)
 		abort();
 	for (arg = copy; ok && n < 16; arg = nl + 1, n++) {
 		struct evk_err err = EVK_ERR_ZERO;

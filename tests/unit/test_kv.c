@@ -15,7 +15,7 @@ static const char *
 build(const char *const *args)
 {
 	static char res[1024];
-	struct evk_kv *kv = evk_kv_new(0, 0);
+	struct evk_kv *kv = evk_kv_new(0, 0, NULL);
 	struct evk_buf out = EVK_BUF_ZERO;
 	struct evk_err err = EVK_ERR_ZERO;
 
@@ -91,14 +91,26 @@ TEST(kv_file)
 	snprintf(arg, sizeof arg, "msg=@%s", path);
 	CHECK_STR(build(A(arg)), "{\"msg\":\"line \\\"1\\\"\\nline 2\\n\"}");
 	/* Over the size bound. */
-	kv = evk_kv_new(0, 10);
+	kv = evk_kv_new(0, 10, NULL);
 	CHECK_INT(evk_kv_add(kv, arg, &err), EVK_ETOOLONG);
 	evk_kv_free(kv);
 	/* Not allowed with EVK_KV_NOFILES. */
-	kv = evk_kv_new(EVK_KV_NOFILES, 0);
+	kv = evk_kv_new(EVK_KV_NOFILES, 0, NULL);
 	CHECK_INT(evk_kv_add(kv, arg, &err), EVK_EINVAL);
 	evk_kv_free(kv);
 	unlink(path);
+}
+
+TEST(kv_json_depth)
+{
+	struct evk_json_opts o = {2, 0};
+	struct evk_kv *kv = evk_kv_new(0, 0, &o);
+	struct evk_err err = EVK_ERR_ZERO;
+
+	CHECK_INT(evk_kv_add(kv, "a:=[[1]]", &err), 0);
+	CHECK_INT(evk_kv_add(kv, "b:=[[[1]]]", &err), EVK_EDEPTH);
+	CHECK_INT(err.column, 6);
+	evk_kv_free(kv);
 }
 
 TEST(kv_output_is_valid_json)
@@ -189,6 +201,7 @@ main(void)
 	RUN(kv_nesting);
 	RUN(kv_errors);
 	RUN(kv_file);
+	RUN(kv_json_depth);
 	RUN(kv_output_is_valid_json);
 	RUN(lineparse_groups);
 	RUN(lineparse_optional_and_unicode);

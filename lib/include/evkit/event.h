@@ -82,9 +82,10 @@ int evk_envelope_write(const struct evk_envelope *e, struct evk_idgen *ids,
 
 /*
  * Completes an existing CloudEvent: appends to `out` the checked object
- * `obj` with the attributes it lacks among id, source, type, time and
- * datacontenttype (those given in `a`; id and time generated) added right
- * after its "{", its own bytes kept.  When nothing is missing, `out` gets
+ * `obj` with the attributes it lacks among id, source, type and time (id
+ * and time generated, source and type from the envelope when it has them)
+ * added right after its "{", its own bytes kept.  Other attributes
+ * (subject, datacontenttype) are never added: their absence has meaning.  When nothing is missing, `out` gets
  * exactly `obj`.  Returns the number of attributes added, or EVK_ENOMEM.
  */
 int evk_envelope_complete(const struct evk_envelope *e, struct evk_idgen *ids,

@@ -17,6 +17,7 @@
 
 #include "evkit/buf.h"
 #include "evkit/err.h"
+#include "evkit/json.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,9 +33,11 @@ enum {
 struct evk_kv;
 
 /* Returns a new, empty object builder, or NULL when out of memory.
- * `max_value` bounds a value read from a file (0: EVK_MAX_LINE).
+ * `max_value` bounds a value read from a file (0: EVK_MAX_LINE);
+ * `json` (copied; NULL: defaults) rules the KEY:=JSON values.
  * Free with evk_kv_free(). */
-struct evk_kv *evk_kv_new(int flags, size_t max_value);
+struct evk_kv *evk_kv_new(int flags, size_t max_value,
+    const struct evk_json_opts *json);
 
 /* Frees `kv`; NULL does nothing. */
 void evk_kv_free(struct evk_kv *kv);
