@@ -127,9 +127,21 @@ cli_number(const char *opt, const char *s, long long min, long long max,
 		cli_usage_error("%s %s: invalid number", opt, s);
 	if (suffix && *end != '\0' && end[1] == '\0') {
 		switch (*end) {
-		case 'K': case 'k': mul = 1LL << 10; end++; break;
-		case 'M': case 'm': mul = 1LL << 20; end++; break;
-		case 'G': case 'g': mul = 1LL << 30; end++; break;
+		case 'K':
+		case 'k':
+			mul = 1LL << 10;
+			end++;
+			break;
+		case 'M':
+		case 'm':
+			mul = 1LL << 20;
+			end++;
+			break;
+		case 'G':
+		case 'g':
+			mul = 1LL << 30;
+			end++;
+			break;
 		}
 	}
 	if (*end != '\0')

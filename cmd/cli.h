@@ -80,4 +80,3 @@ int cli_errf(struct evk_err *e, int code, const char *fmt, ...)
     CLI_PRINTF(3, 4);
 
 #endif
-

@@ -18,29 +18,29 @@
 enum mode { M_ARGS, M_RAW, M_JSON, M_PARSE };
 
 static const char usage_text[] =
-"usage: evpub -t TYPE [options] [KEY=VALUE | KEY:=JSON | KEY=@FILE ...]\n"
-"       evpub [-t TYPE] [options] --raw | --json | --parse REGEX [FILE ...]\n"
-"\n"
-"Make CloudEvents 1.0 events, one JSON object per line.\n"
-"\n"
-"  -t, --type TYPE         event type (topic), e.g. order.created\n"
-"  -s, --source URI        event source (default //HOSTNAME/evpub)\n"
-"      --subject TEXT      event subject\n"
-"      --raw               each input line becomes data as a string\n"
-"      --json              each input line is JSON that becomes data; a line\n"
-"                          that is already a CloudEvent passes through\n"
-"      --parse REGEX       PCRE2 named groups of each line become data fields\n"
-"      --parse-types SPEC  auto, or NAME=TYPE,... (string number bool auto)\n"
-"      --time-field PATH   take time from this field (RFC 3339 or epoch s/ms)\n"
-"  -o, --output FILE       append events to FILE instead of stdout\n"
-"      --dead-letter FILE  append rejected input lines to FILE, verbatim\n"
-"      --max-line N        longest input line in bytes (default 1M)\n"
-"      --max-depth N       deepest JSON nesting (default 128)\n"
-"      --line-buffered     flush after every event\n"
-"  -h, --help              show this help and exit\n"
-"  -V, --version           show the version and exit\n"
-"\n"
-"Exit status: 0 all good, 1 some input was rejected, 2 usage or fatal error.\n";
+    "usage: evpub -t TYPE [options] [KEY=VALUE | KEY:=JSON | KEY=@FILE ...]\n"
+    "       evpub [-t TYPE] [options] --raw | --json | --parse REGEX [FILE ...]\n"
+    "\n"
+    "Make CloudEvents 1.0 events, one JSON object per line.\n"
+    "\n"
+    "  -t, --type TYPE         event type (topic), e.g. order.created\n"
+    "  -s, --source URI        event source (default //HOSTNAME/evpub)\n"
+    "      --subject TEXT      event subject\n"
+    "      --raw               each input line becomes data as a string\n"
+    "      --json              each input line is JSON that becomes data; a line\n"
+    "                          that is already a CloudEvent passes through\n"
+    "      --parse REGEX       PCRE2 named groups of each line become data fields\n"
+    "      --parse-types SPEC  auto, or NAME=TYPE,... (string number bool auto)\n"
+    "      --time-field PATH   take time from this field (RFC 3339 or epoch s/ms)\n"
+    "  -o, --output FILE       append events to FILE instead of stdout\n"
+    "      --dead-letter FILE  append rejected input lines to FILE, verbatim\n"
+    "      --max-line N        longest input line in bytes (default 1M)\n"
+    "      --max-depth N       deepest JSON nesting (default 128)\n"
+    "      --line-buffered     flush after every event\n"
+    "  -h, --help              show this help and exit\n"
+    "  -V, --version           show the version and exit\n"
+    "\n"
+    "Exit status: 0 all good, 1 some input was rejected, 2 usage or fatal error.\n";
 
 struct pub {
 	enum mode mode;
@@ -73,13 +73,11 @@ event_time(struct pub *p, struct evk_span v, struct evk_time *t,
 	return 0;
 }
 
+/* JSON whitespace that may surround a value on a line. */
 static int
-is_blank(const char *s, size_t n)
+is_space(char c)
 {
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-			return 0;
-	return 1;
+	return c == ' ' || c == '\t' || c == '\r';
 }
 
 static struct evk_span
@@ -87,9 +85,9 @@ trim(const char *s, size_t n)
 {
 	struct evk_span v;
 
-	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\r'))
+	while (n > 0 && is_space(*s))
 		s++, n--;
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+	while (n > 0 && is_space(s[n - 1]))
 		n--;
 	v.p = s;
 	v.len = n;
@@ -118,7 +116,7 @@ make_json(struct pub *p, const char *s, size_t n, struct evk_err *err)
 		    (rc = event_time(p, v, &t, &tp, err)) < 0)
 			return rc;
 		if ((rc = evk_envelope_complete(p->env, p->ids, tp, v,
-		    &p->ev)) < 0)
+		         &p->ev)) < 0)
 			return cli_errf(err, rc, "%s", evk_strerror(rc));
 		out.p = p->ev.p;
 		out.len = p->ev.len;
@@ -150,7 +148,7 @@ make(struct pub *p, const char *s, size_t n, struct evk_err *err)
 	evk_buf_reset(&p->ev);
 	evk_buf_reset(&p->data);
 	if (p->mode == M_JSON)
-		return is_blank(s, n) ? 1 : make_json(p, s, n, err);
+		return trim(s, n).len == 0 ? 1 : make_json(p, s, n, err);
 	if (evk_utf8_check(s, n, &bad) < 0)
 		return cli_errf(err, EVK_EUTF8, "invalid UTF-8 at column %zu",
 		    bad + 1);
@@ -254,10 +252,10 @@ run_args(struct pub *p, int argc, char **argv, size_t max_line,
 	evk_kv_free(kv);
 	d.p = p->data.p;
 	d.len = p->data.len;
-	if (p->time_field != NULL && (argc == 0 ||
-	    event_time(p, d, &t, &tp, &err) < 0))
-		cli_die(CLI_FATAL, "%s", argc ? err.msg :
-		    "--time-field needs a data field");
+	if (p->time_field != NULL &&
+	    (argc == 0 || event_time(p, d, &t, &tp, &err) < 0))
+		cli_die(CLI_FATAL, "%s",
+		    argc ? err.msg : "--time-field needs a data field");
 	rc = evk_envelope_write(p->env, p->ids, tp, argc ? d.p : NULL, d.len,
 	    &p->ev);
 	if (rc < 0)
@@ -266,27 +264,35 @@ run_args(struct pub *p, int argc, char **argv, size_t max_line,
 }
 
 enum {
-	O_SUBJECT = 256, O_RAW, O_JSON, O_PARSE, O_PARSE_TYPES, O_TIME_FIELD,
-	O_DEAD, O_MAX_LINE, O_MAX_DEPTH, O_LINEBUF,
+	O_SUBJECT = 256,
+	O_RAW,
+	O_JSON,
+	O_PARSE,
+	O_PARSE_TYPES,
+	O_TIME_FIELD,
+	O_DEAD,
+	O_MAX_LINE,
+	O_MAX_DEPTH,
+	O_LINEBUF,
 };
 
 static const struct option longopts[] = {
-	{"type", required_argument, NULL, 't'},
-	{"source", required_argument, NULL, 's'},
-	{"subject", required_argument, NULL, O_SUBJECT},
-	{"raw", no_argument, NULL, O_RAW},
-	{"json", no_argument, NULL, O_JSON},
-	{"parse", required_argument, NULL, O_PARSE},
-	{"parse-types", required_argument, NULL, O_PARSE_TYPES},
-	{"time-field", required_argument, NULL, O_TIME_FIELD},
-	{"output", required_argument, NULL, 'o'},
-	{"dead-letter", required_argument, NULL, O_DEAD},
-	{"max-line", required_argument, NULL, O_MAX_LINE},
-	{"max-depth", required_argument, NULL, O_MAX_DEPTH},
-	{"line-buffered", no_argument, NULL, O_LINEBUF},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"type", required_argument, NULL, 't'},
+    {"source", required_argument, NULL, 's'},
+    {"subject", required_argument, NULL, O_SUBJECT},
+    {"raw", no_argument, NULL, O_RAW},
+    {"json", no_argument, NULL, O_JSON},
+    {"parse", required_argument, NULL, O_PARSE},
+    {"parse-types", required_argument, NULL, O_PARSE_TYPES},
+    {"time-field", required_argument, NULL, O_TIME_FIELD},
+    {"output", required_argument, NULL, 'o'},
+    {"dead-letter", required_argument, NULL, O_DEAD},
+    {"max-line", required_argument, NULL, O_MAX_LINE},
+    {"max-depth", required_argument, NULL, O_MAX_DEPTH},
+    {"line-buffered", no_argument, NULL, O_LINEBUF},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 int
@@ -303,14 +309,25 @@ main(int argc, char **argv)
 
 	cli_init("evpub");
 	memset(&p, 0, sizeof p);
-	while ((c = getopt_long(argc, argv, "t:s:o:hV", longopts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, "t:s:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': a.type = optarg; break;
 		case 's': a.source = optarg; break;
 		case O_SUBJECT: a.subject = optarg; break;
-		case O_RAW: p.mode = M_RAW; nmodes++; break;
-		case O_JSON: p.mode = M_JSON; nmodes++; break;
-		case O_PARSE: p.mode = M_PARSE; regex = optarg; nmodes++; break;
+		case O_RAW:
+			p.mode = M_RAW;
+			nmodes++;
+			break;
+		case O_JSON:
+			p.mode = M_JSON;
+			nmodes++;
+			break;
+		case O_PARSE:
+			p.mode = M_PARSE;
+			regex = optarg;
+			nmodes++;
+			break;
 		case O_PARSE_TYPES: types = optarg; break;
 		case O_TIME_FIELD: p.time_field = optarg; break;
 		case 'o': output = optarg; break;
@@ -327,7 +344,8 @@ main(int argc, char **argv)
 		case 'h': fputs(usage_text, stdout); return CLI_OK;
 		case 'V': printf("evpub %s\n", EVK_VERSION); return CLI_OK;
 		default:
-			fprintf(stderr, "Try 'evpub --help' for more "
+			fprintf(stderr,
+			    "Try 'evpub --help' for more "
 			    "information.\n");
 			return CLI_FATAL;
 		}
@@ -341,13 +359,13 @@ main(int argc, char **argv)
 		cli_usage_error("--parse-types needs --parse");
 	if (p.time_field != NULL && p.mode == M_RAW)
 		cli_usage_error("--time-field needs fields: use --json or "
-		    "--parse");
+		                "--parse");
 	if (dead != NULL && p.mode == M_ARGS)
 		cli_usage_error("--dead-letter needs --raw, --json or --parse");
 	if (a.type == NULL && p.mode != M_JSON)
 		cli_usage_error("-t TYPE is required (except with --json)");
-	if (a.type != NULL && evk_topic_check(a.type, strlen(a.type), 0,
-	    &err) < 0)
+	if (a.type != NULL &&
+	    evk_topic_check(a.type, strlen(a.type), 0, &err) < 0)
 		cli_usage_error("-t %s: %s", a.type, err.msg);
 	if (a.source == NULL) {
 		if (gethostname(host, sizeof host) < 0)
@@ -363,18 +381,19 @@ main(int argc, char **argv)
 		cli_usage_error("%s", err.msg);
 	if ((p.ids = evk_idgen_new()) == NULL ||
 	    (p.json = evk_json_checker_new(&jo)) == NULL)
-		cli_die(CLI_FATAL, "cannot initialise (out of memory or no "
+		cli_die(CLI_FATAL,
+		    "cannot initialise (out of memory or no "
 		    "randomness)");
-	if (regex != NULL && (p.lp = evk_lineparse_new(regex, types,
-	    &err)) == NULL)
+	if (regex != NULL &&
+	    (p.lp = evk_lineparse_new(regex, types, &err)) == NULL)
 		cli_usage_error("--parse: %s", err.msg);
 
 	if (output != NULL)
-		p.out = evk_sink_file(output, 0666, linebuf ? EVK_SINK_LINEBUF :
-		    EVK_SINK_AUTO, &err);
+		p.out = evk_sink_file(output, 0666,
+		    linebuf ? EVK_SINK_LINEBUF : EVK_SINK_AUTO, &err);
 	else
-		p.out = evk_sink_fd(STDOUT_FILENO, linebuf ? EVK_SINK_LINEBUF :
-		    EVK_SINK_AUTO);
+		p.out = evk_sink_fd(STDOUT_FILENO,
+		    linebuf ? EVK_SINK_LINEBUF : EVK_SINK_AUTO);
 	if (p.out == NULL)
 		cli_die(CLI_FATAL, "%s", output ? err.msg : "out of memory");
 	cli_dead_open(&p.dead, dead);

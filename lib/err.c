@@ -77,6 +77,7 @@ evk__err_sys(struct evk_err *e, int sys_errno, const char *fmt, ...)
 	e->sys_errno = sys_errno;
 	n = strlen(e->msg);
 	if (n < sizeof e->msg - 3)
-		snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(sys_errno));
+		snprintf(e->msg + n, sizeof e->msg - n, ": %s",
+		    strerror(sys_errno));
 	return sys_errno == EPIPE ? (e->code = EVK_EPIPE) : EVK_EIO;
 }

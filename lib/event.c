@@ -125,10 +125,10 @@ evk_idgen_next(struct evk_idgen *g, uint64_t unix_ms, char *out)
 /* --- building ---------------------------------------------------------------- */
 
 struct evk_envelope {
-	struct evk_buf mid;    /* ","source":S,"type":T[,"subject":U],"time":" */
-	struct evk_buf tail;   /* "[,"datacontenttype":D] */
+	struct evk_buf mid; /* ","source":S,"type":T[,"subject":U],"time":" */
+	struct evk_buf tail; /* "[,"datacontenttype":D] */
 	struct evk_buf source; /* escaped, with quotes; empty when none */
-	struct evk_buf type;   /* escaped, with quotes; empty when none */
+	struct evk_buf type; /* escaped, with quotes; empty when none */
 };
 
 static const char HEAD[] = "{\"specversion\":\"1.0\",\"id\":\"";
@@ -143,8 +143,8 @@ add_attr(struct evk_buf *b, const char *name, const char *v,
 	if (*v == '\0')
 		return evk__err(err, EVK_EINVAL, 0, "empty %s", name);
 	if (evk_utf8_check(v, strlen(v), &bad) < 0)
-		return evk__err(err, EVK_EINVAL, bad + 1,
-		    "%s: invalid UTF-8", name);
+		return evk__err(err, EVK_EINVAL, bad + 1, "%s: invalid UTF-8",
+		    name);
 	if (evk_buf_adds(b, ",\"") < 0 || evk_buf_adds(b, name) < 0 ||
 	    evk_buf_adds(b, "\":") < 0 || evk_json_escape(b, v, strlen(v)) < 0)
 		return evk__err(err, EVK_ENOMEM, 0, "out of memory");
@@ -171,7 +171,8 @@ evk_envelope_new(const struct evk_envelope_attrs *a, struct evk_err *err)
 	if (rc == 0 && a->type != NULL) {
 		rc = add_attr(&e->mid, "type", a->type, err);
 		if (rc == 0)
-			rc = evk_json_escape(&e->type, a->type, strlen(a->type));
+			rc =
+			    evk_json_escape(&e->type, a->type, strlen(a->type));
 	}
 	if (rc == 0 && a->subject != NULL)
 		rc = add_attr(&e->mid, "subject", a->subject, err);
@@ -216,8 +217,10 @@ stamp(struct evk_idgen *ids, const struct evk_time *t, char *id, char *ts)
 	}
 	if ((n = evk_time_format(ts, t, 6, 1)) < 0)
 		return n;
-	evk_idgen_next(ids, t->sec < 0 ? 0 :
-	    (uint64_t)t->sec * 1000 + (uint64_t)t->nsec / 1000000, id);
+	evk_idgen_next(ids,
+	    t->sec < 0 ? 0
+	               : (uint64_t)t->sec * 1000 + (uint64_t)t->nsec / 1000000,
+	    id);
 	return n;
 }
 
@@ -233,8 +236,9 @@ evk_envelope_write(const struct evk_envelope *e, struct evk_idgen *ids,
 		return EVK_EINVAL;
 	if ((n = stamp(ids, t, id, ts)) < 0)
 		return n;
-	if (evk_buf_reserve(out, sizeof HEAD + EVK_UUID_LEN + e->mid.len +
-	    (size_t)n + e->tail.len + datalen + 16) < 0)
+	if (evk_buf_reserve(out,
+	        sizeof HEAD + EVK_UUID_LEN + e->mid.len + (size_t)n +
+	            e->tail.len + datalen + 16) < 0)
 		return EVK_ENOMEM;
 	/* Room is reserved: the adds below cannot fail. */
 	evk_buf_add(out, HEAD, sizeof HEAD - 1);
@@ -274,7 +278,11 @@ evk_envelope_complete(const struct evk_envelope *e, struct evk_idgen *ids,
 		return evk_buf_add(out, obj.p, obj.len);
 	if ((n = stamp(ids, t, id, ts)) < 0)
 		return n;
-#define ADD(s, len) do { if (rc == 0) rc = evk_buf_add(&add, s, len); } while (0)
+#define ADD(s, len) \
+	do { \
+		if (rc == 0) \
+			rc = evk_buf_add(&add, s, len); \
+	} while (0)
 	if (!has_id) {
 		ADD("\"id\":\"", 6);
 		ADD(id, EVK_UUID_LEN - 1);
@@ -379,8 +387,9 @@ is_base64(const char *p, size_t n)
 			pad++;
 			continue;
 		}
-		if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '/'))
+		if (pad ||
+		    !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		        (c >= '0' && c <= '9') || c == '+' || c == '/'))
 			return 0;
 	}
 	return 1;
@@ -415,9 +424,14 @@ validate_member(struct evk_span name, struct evk_span v, unsigned *seen,
 		const char *name;
 		unsigned req;
 	} strs[] = {
-		{"specversion", REQ_SPECVERSION}, {"id", REQ_ID},
-		{"source", REQ_SOURCE}, {"type", REQ_TYPE}, {"subject", 0},
-		{"datacontenttype", 0}, {"dataschema", 0}, {"time", 0},
+	    {"specversion", REQ_SPECVERSION},
+	    {"id", REQ_ID},
+	    {"source", REQ_SOURCE},
+	    {"type", REQ_TYPE},
+	    {"subject", 0},
+	    {"datacontenttype", 0},
+	    {"dataschema", 0},
+	    {"time", 0},
 	};
 	enum evk_json_type t = evk_json_type_of(v);
 	struct evk_span s;
@@ -438,12 +452,14 @@ validate_member(struct evk_span name, struct evk_span v, unsigned *seen,
 #undef IS
 	for (i = 0; i < name.len; i++)
 		if (!((name.p[i] >= 'a' && name.p[i] <= 'z') ||
-		    (name.p[i] >= '0' && name.p[i] <= '9')))
+		        (name.p[i] >= '0' && name.p[i] <= '9')))
 			break;
-	if (name.len == 0 || i < name.len || evk_utf8_check(name.p, name.len,
-	    NULL) < 0)
-		return evk__err(err, EVK_EEVENT, 0, "attribute name \"%.*s\" is "
-		    "not lowercase a-z0-9", (int)(name.len > 40 ? 40 : name.len),
+	if (name.len == 0 || i < name.len ||
+	    evk_utf8_check(name.p, name.len, NULL) < 0)
+		return evk__err(err, EVK_EEVENT, 0,
+		    "attribute name \"%.*s\" is "
+		    "not lowercase a-z0-9",
+		    (int)(name.len > 40 ? 40 : name.len),
 		    evk_utf8_check(name.p, name.len, NULL) < 0 ? "?" : name.p);
 	for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		if (strlen(strs[i].name) != name.len ||
@@ -477,14 +493,17 @@ validate_member(struct evk_span name, struct evk_span v, unsigned *seen,
 	if (t == EVK_JSON_NULL || t == EVK_JSON_STRING || t == EVK_JSON_TRUE ||
 	    t == EVK_JSON_FALSE || (t == EVK_JSON_NUMBER && is_int32(v)))
 		return 0;
-	return evk__err(err, EVK_EEVENT, 0, "attribute \"%.*s\" is not a string, "
-	    "boolean or 32-bit integer", (int)name.len, name.p);
+	return evk__err(err, EVK_EEVENT, 0,
+	    "attribute \"%.*s\" is not a string, "
+	    "boolean or 32-bit integer",
+	    (int)name.len, name.p);
 }
 
 int
 evk_event_validate(struct evk_span obj, struct evk_err *err)
 {
-	static const char *const req[] = {"specversion", "id", "source", "type"};
+	static const char *const req[] = {"specversion", "id", "source",
+	    "type"};
 	struct evk_buf scratch = EVK_BUF_ZERO, kbuf = EVK_BUF_ZERO;
 	struct evk_json_iter it;
 	struct evk_span k, v, name;
@@ -568,8 +587,7 @@ evk_event_time_at(struct evk_span v, const char *path, struct evk_time *t,
 			break;
 	}
 	switch (evk_json_type_of(v)) {
-	case EVK_JSON_NUMBER:
-		return evk_time_from_epoch(v.p, v.len, t, err);
+	case EVK_JSON_NUMBER: return evk_time_from_epoch(v.p, v.len, t, err);
 	case EVK_JSON_STRING:
 		if (str_of(v, &scratch, &s) < 0)
 			return evk__err(err, EVK_ENOMEM, 0, "out of memory");

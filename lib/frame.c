@@ -155,8 +155,9 @@ emit(struct evk_reader *r, size_t stop, size_t next, struct evk_line *line,
 	if (EVK__UNLIKELY(memchr(p, '\0', len) != NULL)) {
 		if (err != NULL)
 			err->line = line->no;
-		return evk__err(err, EVK_ENUL, (size_t)((const char *)memchr(p,
-		    '\0', len) - p) + 1, "NUL byte in line");
+		return evk__err(err, EVK_ENUL,
+		    (size_t)((const char *)memchr(p, '\0', len) - p) + 1,
+		    "NUL byte in line");
 	}
 	return 1;
 }
@@ -184,7 +185,7 @@ fill(struct evk_reader *r, struct evk_err *err)
 			FD_SET(r->fd, &rf);
 			sigset_t cur;
 			if (pselect(r->fd + 1, &rf, NULL, NULL, NULL,
-			    r->sigmask) < 0) {
+			        r->sigmask) < 0) {
 				if (errno == EINTR)
 					continue; /* *stop is checked above */
 				return evk__err_sys(err, errno, "select");
@@ -195,7 +196,8 @@ fill(struct evk_reader *r, struct evk_err *err)
 			sigprocmask(SIG_SETMASK, r->sigmask, &cur);
 			sigprocmask(SIG_SETMASK, &cur, NULL);
 			if (r->stop != NULL && *r->stop)
-				return evk__err(err, EVK_EINTR, 0, "interrupted");
+				return evk__err(err, EVK_EINTR, 0,
+				    "interrupted");
 		}
 		n = r->fn(r->ctx, r->buf + r->end, r->cap - r->end);
 		if (n >= 0)
@@ -274,8 +276,7 @@ evk_sink_new(const struct evk_sink_ops *ops, void *impl)
 }
 
 int
-evk_sink_put(struct evk_sink *s, const char *p, size_t len,
-    struct evk_err *err)
+evk_sink_put(struct evk_sink *s, const char *p, size_t len, struct evk_err *err)
 {
 	return s->ops->put(s->impl, p, len, err);
 }
@@ -386,7 +387,9 @@ fdsink_close(void *impl, struct evk_err *err)
 }
 
 static const struct evk_sink_ops fdsink_ops = {
-	fdsink_put, fdsink_flush, fdsink_close,
+    fdsink_put,
+    fdsink_flush,
+    fdsink_close,
 };
 
 struct evk_sink *

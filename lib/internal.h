@@ -24,10 +24,10 @@
  * keeps e->line as the caller set it.  Returns `code`, so that error paths
  * read `return evk__err(err, EVK_EJSON, col, "...")`. */
 int evk__err(struct evk_err *e, int code, size_t column, const char *fmt, ...)
-	EVK__PRINTF(4, 5);
+    EVK__PRINTF(4, 5);
 
 /* As evk__err() for EVK_EIO, with errno's text appended after ": ". */
 int evk__err_sys(struct evk_err *e, int sys_errno, const char *fmt, ...)
-	EVK__PRINTF(3, 4);
+    EVK__PRINTF(3, 4);
 
 #endif

@@ -82,7 +82,8 @@ child(struct evk_kv *kv, int parent, const char *key, size_t len, int *added)
 	int i;
 
 	for (i = kv->n[parent].child; i >= 0; i = kv->n[i].next)
-		if (strlen(kv->n[i].key) == len && !memcmp(kv->n[i].key, key, len)) {
+		if (strlen(kv->n[i].key) == len &&
+		    !memcmp(kv->n[i].key, key, len)) {
 			*added = 0;
 			return i;
 		}
@@ -207,7 +208,8 @@ evk_kv_add(struct evk_kv *kv, const char *arg, struct evk_err *err)
 	if (klen == 0)
 		return evk__err(err, EVK_EINVAL, 1, "empty key");
 	if (evk_utf8_check(arg, klen, &bad) < 0)
-		return evk__err(err, EVK_EUTF8, bad + 1, "invalid UTF-8 in key");
+		return evk__err(err, EVK_EUTF8, bad + 1,
+		    "invalid UTF-8 in key");
 	if ((rc = value(kv, arg, eq + 1, raw, &val, err)) < 0) {
 		evk_buf_free(&val);
 		return rc;
@@ -233,7 +235,8 @@ evk_kv_add(struct evk_kv *kv, const char *arg, struct evk_err *err)
 			    (int)(seg - 1 - arg), arg);
 			break;
 		}
-		if ((at = child(kv, at, seg, (size_t)(dot - seg), &added)) < 0) {
+		if ((at = child(kv, at, seg, (size_t)(dot - seg), &added)) <
+		    0) {
 			rc = evk__err(err, EVK_ENOMEM, 0, "out of memory");
 			break;
 		}

@@ -50,11 +50,14 @@ type_of(const char *s, size_t n, enum gtype *t)
 		const char *name;
 		enum gtype t;
 	} types[] = {
-		{"string", G_STRING}, {"number", G_NUMBER}, {"bool", G_BOOL},
-		{"auto", G_AUTO},
+	    {"string", G_STRING},
+	    {"number", G_NUMBER},
+	    {"bool", G_BOOL},
+	    {"auto", G_AUTO},
 	};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strlen(types[i].name) == n && !memcmp(types[i].name, s, n)) {
+		if (strlen(types[i].name) == n &&
+		    !memcmp(types[i].name, s, n)) {
 			*t = types[i].t;
 			return 0;
 		}
@@ -83,7 +86,8 @@ set_types(struct evk_lineparse *lp, const char *spec, struct evk_err *err)
 			return evk__err(err, EVK_EINVAL, (size_t)(p - spec) + 1,
 			    "expected NAME=TYPE in types");
 		if (type_of(eq + 1, (size_t)(end - eq - 1), &t) < 0)
-			return evk__err(err, EVK_EINVAL, (size_t)(eq - spec) + 2,
+			return evk__err(err, EVK_EINVAL,
+			    (size_t)(eq - spec) + 2,
 			    "unknown type \"%.*s\" (string, number, bool, auto)",
 			    (int)(end - eq - 1), eq + 1);
 		for (i = 0; i < lp->ng; i++)
@@ -122,7 +126,8 @@ evk_lineparse_new(const char *pattern, const char *types, struct evk_err *err)
 	/* JIT is an optimisation: without it (no JIT on this CPU) the
 	 * interpreter gives the same results. */
 	lp->jit = pcre2_jit_compile(lp->re, PCRE2_JIT_COMPLETE) == 0;
-	if ((lp->md = pcre2_match_data_create_from_pattern(lp->re, NULL)) == NULL)
+	if ((lp->md = pcre2_match_data_create_from_pattern(lp->re, NULL)) ==
+	    NULL)
 		goto nomem;
 	pcre2_pattern_info(lp->re, PCRE2_INFO_NAMECOUNT, &count);
 	pcre2_pattern_info(lp->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
@@ -139,10 +144,12 @@ evk_lineparse_new(const char *pattern, const char *types, struct evk_err *err)
 	for (i = 0; i < (int)count; i++) {
 		const unsigned char *e = table + (size_t)i * size;
 		int num = e[0] << 8 | e[1], j;
-		if (i > 0 && !strcmp((const char *)e + 2,
-		    (const char *)e + 2 - size)) {
-			evk__err(err, EVK_EINVAL, 0, "group name \"%s\" used "
-			    "twice", (const char *)e + 2);
+		if (i > 0 &&
+		    !strcmp((const char *)e + 2, (const char *)e + 2 - size)) {
+			evk__err(err, EVK_EINVAL, 0,
+			    "group name \"%s\" used "
+			    "twice",
+			    (const char *)e + 2);
 			goto fail;
 		}
 		for (j = lp->ng; j > 0 && lp->g[j - 1].num > num; j--)
@@ -187,8 +194,7 @@ add_value(const struct group *g, const char *v, size_t n, struct evk_buf *out,
 		if (num || lit || (n == 4 && !memcmp(v, "null", 4)))
 			break;
 		/* FALLTHROUGH */
-	case G_STRING:
-		return evk_json_escape(out, v, n) < 0 ? EVK_ENOMEM : 0;
+	case G_STRING: return evk_json_escape(out, v, n) < 0 ? EVK_ENOMEM : 0;
 	}
 	return evk_buf_add(out, v, n) < 0 ? EVK_ENOMEM : 0;
 }
@@ -202,10 +208,11 @@ evk_lineparse_run(struct evk_lineparse *lp, const char *p, size_t n,
 	int rc, i, first = 1;
 
 	if (lp->jit)
-		rc = pcre2_jit_match(lp->re, (PCRE2_SPTR)p, n, 0, 0, lp->md, NULL);
+		rc = pcre2_jit_match(lp->re, (PCRE2_SPTR)p, n, 0, 0, lp->md,
+		    NULL);
 	else
-		rc = pcre2_match(lp->re, (PCRE2_SPTR)p, n, 0, PCRE2_NO_UTF_CHECK,
-		    lp->md, NULL);
+		rc = pcre2_match(lp->re, (PCRE2_SPTR)p, n, 0,
+		    PCRE2_NO_UTF_CHECK, lp->md, NULL);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return evk__err(err, EVK_ENOMATCH, 0, "no match");
 	if (rc < 0) {
@@ -216,7 +223,8 @@ evk_lineparse_run(struct evk_lineparse *lp, const char *p, size_t n,
 	ov = pcre2_get_ovector_pointer(lp->md);
 	rc = evk_buf_add(out, "{", 1);
 	for (i = 0; rc == 0 && i < lp->ng; i++) {
-		PCRE2_SIZE s = ov[2 * lp->g[i].num], e = ov[2 * lp->g[i].num + 1];
+		PCRE2_SIZE s = ov[2 * lp->g[i].num],
+		           e = ov[2 * lp->g[i].num + 1];
 		if (s == PCRE2_UNSET)
 			continue;
 		if (!first)

@@ -30,8 +30,16 @@ static const char pairs[200] =
     "6869707172737475767778798081828384858687888990919293949596979899";
 
 static const int32_t p10[10] = {
-	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
-	1000000000,
+    1,
+    10,
+    100,
+    1000,
+    10000,
+    100000,
+    1000000,
+    10000000,
+    100000000,
+    1000000000,
 };
 
 /* Not isdigit(): that one looks at the locale and wants an int >= -1. */
@@ -51,7 +59,18 @@ static int
 month_days(int y, int m)
 {
 	static const int days[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
+	    31,
+	    28,
+	    31,
+	    30,
+	    31,
+	    30,
+	    31,
+	    31,
+	    30,
+	    31,
+	    30,
+	    31,
 	};
 
 	return m == 2 && is_leap(y) ? 29 : days[m - 1];
@@ -98,8 +117,7 @@ civil_from_days(uint32_t day, int *y, int *m, int *d)
 
 /* Reads `n` digits at s[i], never past `len`. */
 static int
-get_num(const char *s, size_t len, size_t i, int n, int *v,
-    struct evk_err *err)
+get_num(const char *s, size_t len, size_t i, int n, int *v, struct evk_err *err)
 {
 	int k;
 
@@ -159,7 +177,8 @@ evk_time_parse(const char *s, size_t len, struct evk_time *t,
 	    (rc = get_num(s, len, 11, 2, &h, err)) != 0)
 		return rc;
 	if (h > 23)
-		return evk__err(err, EVK_ETIME, 12, "hour %02d out of range", h);
+		return evk__err(err, EVK_ETIME, 12, "hour %02d out of range",
+		    h);
 	if ((rc = get_sep(s, len, 13, ':', ':', err)) != 0 ||
 	    (rc = get_num(s, len, 14, 2, &mi, err)) != 0)
 		return rc;

@@ -86,6 +86,19 @@ t_done(void)
 	return t_failed_tests ? 1 : 0;
 }
 
+/* xorshift64*: the same pseudo-random sequence on every run; a test may
+ * set t_rng_state to start its own. */
+static uint64_t t_rng_state = UINT64_C(0x2545f4914f6cdd1d);
+
+static inline uint64_t
+t_rng(void)
+{
+	t_rng_state ^= t_rng_state >> 12;
+	t_rng_state ^= t_rng_state << 25;
+	t_rng_state ^= t_rng_state >> 27;
+	return t_rng_state * UINT64_C(2685821657736338717);
+}
+
 /* Directory of the test vectors (tests/vectors unless EVKIT_VECTORS). */
 static inline const char *
 t_vectors(void)

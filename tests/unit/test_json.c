@@ -64,17 +64,6 @@ show(const char *label, const char *s, size_t len)
 	printf("%s\"\n", i < len ? "..." : "");
 }
 
-/* xorshift64*: the same pseudo-random sequence on every run. */
-static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
-
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(2685821657736338717);
-}
 
 /*** the checker: tables ***/
 
@@ -687,23 +676,23 @@ static const char structural[] = "{}[]:,\"\\ \t\n0123456789.eE+-tfnulrsau\xc3\xa
 static size_t
 mutate(char *buf, size_t len, size_t cap)
 {
-	size_t k, n = rng() % 2 ? 1 : 1 + rng() % 3, at, i, from, cnt;
+	size_t k, n = t_rng() % 2 ? 1 : 1 + t_rng() % 3, at, i, from, cnt;
 
 	for (k = 0; k < n; k++) {
-		at = len ? rng() % len : 0;
-		switch (rng() % 7) {
+		at = len ? t_rng() % len : 0;
+		switch (t_rng() % 7) {
 		case 0: /* any byte */
 			if (len)
-				buf[at] = (char)rng();
+				buf[at] = (char)t_rng();
 			break;
 		case 1: /* a byte that matters to the grammar */
 			if (len)
-				buf[at] = structural[rng() % (sizeof structural - 1)];
+				buf[at] = structural[t_rng() % (sizeof structural - 1)];
 			break;
 		case 2: /* insert one */
 			if (len < cap) {
 				memmove(buf + at + 1, buf + at, len - at);
-				buf[at] = structural[rng() % (sizeof structural - 1)];
+				buf[at] = structural[t_rng() % (sizeof structural - 1)];
 				len++;
 			}
 			break;
@@ -719,8 +708,8 @@ mutate(char *buf, size_t len, size_t cap)
 		case 5: /* copy a piece elsewhere (makes duplicate keys) */
 			if (len == 0)
 				break;
-			from = rng() % len;
-			cnt = 1 + rng() % 12;
+			from = t_rng() % len;
+			cnt = 1 + t_rng() % 12;
 			if (cnt > len - from)
 				cnt = len - from;
 			if (len + cnt > cap)
@@ -732,7 +721,7 @@ mutate(char *buf, size_t len, size_t cap)
 			break;
 		default: /* bit flip */
 			if (len)
-				buf[at] ^= (char)(1 << (rng() % 8));
+				buf[at] ^= (char)(1 << (t_rng() % 8));
 			break;
 		}
 	}
@@ -832,11 +821,11 @@ TEST(check_differential)
 	int rc;
 
 	for (i = 0; i < total; i++) {
-		const char *seed = seeds[rng() % (sizeof seeds / sizeof seeds[0])];
+		const char *seed = seeds[t_rng() % (sizeof seeds / sizeof seeds[0])];
 		len = strlen(seed);
 		memcpy(buf, seed, len);
 		len = mutate(buf, len, sizeof buf);
-		if (rng() % 4 == 0)
+		if (t_rng() % 4 == 0)
 			len = mutate(buf, len, sizeof buf);
 		p = dup_exact(buf, len);
 		rc = evk_json_check(chk, p, len, &type, &e);
@@ -1059,8 +1048,8 @@ TEST(escape_round_trip)
 
 	for (i = 0; i < 5000; i++) {
 		len = 0;
-		for (k = rng() % 30; k > 0; k--) {
-			const char *pc = pieces[rng() % (sizeof pieces /
+		for (k = t_rng() % 30; k > 0; k--) {
+			const char *pc = pieces[t_rng() % (sizeof pieces /
 			    sizeof pieces[0])];
 			n = strlen(pc);
 			memcpy(src + len, pc, n);

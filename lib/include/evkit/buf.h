@@ -19,7 +19,10 @@ struct evk_span {
 	size_t len;
 };
 
-#define EVK_SPAN_ZERO {NULL, 0}
+#define EVK_SPAN_ZERO \
+	{ \
+		NULL, 0 \
+	}
 
 /* A growable buffer.  Starts as EVK_BUF_ZERO, owns `p`; free with
  * evk_buf_free().  `p[len]` is always a NUL once anything was added, so
@@ -30,7 +33,10 @@ struct evk_buf {
 	size_t cap;
 };
 
-#define EVK_BUF_ZERO {NULL, 0, 0}
+#define EVK_BUF_ZERO \
+	{ \
+		NULL, 0, 0 \
+	}
 
 /* Makes room for `extra` more bytes (plus the NUL).  Returns 0 or
  * EVK_ENOMEM (the buffer is unchanged then). */

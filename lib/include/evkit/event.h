@@ -47,9 +47,9 @@ void evk_idgen_next(struct evk_idgen *g, uint64_t unix_ms, char *out);
 
 /* The attributes that stay the same for a stream of events. */
 struct evk_envelope_attrs {
-	const char *source;          /* required: a URI-reference */
-	const char *type;            /* required */
-	const char *subject;         /* NULL: none */
+	const char *source; /* required: a URI-reference */
+	const char *type; /* required */
+	const char *subject; /* NULL: none */
 	const char *datacontenttype; /* NULL: none */
 };
 

@@ -30,8 +30,8 @@ struct evk_line {
 	const char *p; /* the bytes, without "\n" or "\r\n"; valid until the
 	                * next call of evk_reader_next() */
 	size_t len;
-	uint64_t no;   /* 1-based line number */
-	int crlf;      /* nonzero when the line ended in "\r\n" */
+	uint64_t no; /* 1-based line number */
+	int crlf; /* nonzero when the line ended in "\r\n" */
 };
 
 /* Where a reader gets its bytes: like read(2), returns the count, 0 at end
@@ -45,7 +45,7 @@ typedef ssize_t (*evk_read_fn)(void *ctx, void *buf, size_t len);
 typedef void (*evk_skip_fn)(void *ctx, const char *p, size_t len);
 
 struct evk_reader_opts {
-	size_t max_line;    /* 0 means EVK_MAX_LINE */
+	size_t max_line; /* 0 means EVK_MAX_LINE */
 	evk_skip_fn on_skip; /* may be NULL */
 	void *skip_ctx;
 	/* When not NULL and nonzero before a read or after a read was
@@ -115,7 +115,7 @@ struct evk_sink *evk_sink_new(const struct evk_sink_ops *ops, void *impl);
 
 enum {
 	EVK_SINK_LINEBUF = 1, /* flush after every line */
-	EVK_SINK_AUTO = 2,    /* flush after every line when fd is a tty */
+	EVK_SINK_AUTO = 2, /* flush after every line when fd is a tty */
 	EVK_SINK_CLOSEFD = 4, /* evk_sink_close() closes the fd */
 };
 

@@ -38,7 +38,7 @@ enum evk_json_type {
 
 struct evk_json_opts {
 	unsigned max_depth; /* 0 means EVK_JSON_MAX_DEPTH */
-	int allow_dupkeys;  /* nonzero: do not check duplicate keys */
+	int allow_dupkeys; /* nonzero: do not check duplicate keys */
 };
 
 /* Reusable checker state (scratch for duplicate-key detection).

@@ -18,12 +18,16 @@ extern "C" {
 #endif
 
 struct evk_time {
-	int64_t sec;     /* seconds since the epoch, UTC */
-	int32_t nsec;    /* 0..999999999 */
-	int32_t off_min; /* offset east of UTC in minutes, as written (-1439..1439) */
+	int64_t sec; /* seconds since the epoch, UTC */
+	int32_t nsec; /* 0..999999999 */
+	int32_t
+	    off_min; /* offset east of UTC in minutes, as written (-1439..1439) */
 };
 
-#define EVK_TIME_ZERO {0, 0, 0}
+#define EVK_TIME_ZERO \
+	{ \
+		0, 0, 0 \
+	}
 
 /* Longest text evk_time_format() writes, with its NUL:
  * "YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+HH:MM". */
