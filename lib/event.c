@@ -537,37 +537,6 @@ evk_event_validate(struct evk_span obj, struct evk_err *err)
 }
 
 int
-evk_topic_check(const char *s, size_t len, int pattern, struct evk_err *err)
-{
-	size_t i, tok = 0; /* start of the current token */
-
-	if (len == 0)
-		return evk__err(err, EVK_EINVAL, 0, "empty topic");
-	for (i = 0; i <= len; i++) {
-		if (i < len && s[i] != '.') {
-			unsigned char c = (unsigned char)s[i];
-			if (c <= ' ' || c == 0x7f)
-				return evk__err(err, EVK_EINVAL, i + 1,
-				    "whitespace or control character in topic");
-			continue;
-		}
-		if (i == tok)
-			return evk__err(err, EVK_EINVAL, i + 1,
-			    "empty token in topic");
-		if (i - tok == 1 && (s[tok] == '*' || s[tok] == '>')) {
-			if (!pattern)
-				return evk__err(err, EVK_EINVAL, tok + 1,
-				    "wildcard '%c' in topic", s[tok]);
-			if (s[tok] == '>' && i < len)
-				return evk__err(err, EVK_EINVAL, tok + 1,
-				    "'>' must be the last token");
-		}
-		tok = i + 1;
-	}
-	return 0;
-}
-
-int
 evk_event_time_at(struct evk_span v, const char *path, struct evk_time *t,
     struct evk_err *err)
 {

@@ -45,12 +45,17 @@ main(void)
 	struct evk_idgen *g = evk_idgen_new();
 	struct evk_buf out = EVK_BUF_ZERO;
 	struct evk_span s;
+	int rc;
 
 	evk_envelope_write(e, g, NULL, "[1]", 3, &out);
 	s.p = out.p;
 	s.len = out.len;
 	puts(out.p);
-	return evk_event_validate(s, NULL) != 0;
+	rc = evk_event_validate(s, NULL) != 0;
+	evk_buf_free(&out);
+	evk_idgen_free(g);
+	evk_envelope_free(e);
+	return rc;
 }
 C
 	export PKG_CONFIG_PATH="$T/opt/evk/lib/pkgconfig"

@@ -1,6 +1,6 @@
 /*
  * Unit tests of lib/event.c: UUIDv7 ids, envelopes, validation (against the
- * CloudEvents vectors), topics (against the NATS vectors), time fields.
+ * CloudEvents vectors), time fields.  Topics are in test_topic.c.
  */
 #include <dirent.h>
 
@@ -281,57 +281,6 @@ TEST(is_cloudevent)
 	CHECK(!evk_event_is_cloudevent(span("\"specversion\"")));
 }
 
-TEST(topic_check)
-{
-	CHECK_INT(evk_topic_check("order.created", 13, 0, NULL), 0);
-	CHECK_INT(evk_topic_check("a b", 3, 0, NULL), EVK_EINVAL);
-	CHECK_INT(evk_topic_check("", 0, 0, NULL), EVK_EINVAL);
-	CHECK_INT(evk_topic_check("order.>", 7, 1, NULL), 0);
-	CHECK_INT(evk_topic_check("order.>", 7, 0, NULL), EVK_EINVAL);
-}
-
-/* The NATS validity vectors: IsValidLiteralSubject is a topic,
- * IsValidSubject a pattern. */
-static void
-nats_vectors(void)
-{
-	char path[512], line[512], name[600];
-	FILE *f;
-
-	snprintf(path, sizeof path,
-	    "%s/nats-subject-sublist/nats_subject_validity.tsv", t_vectors());
-	if ((f = fopen(path, "r")) == NULL) {
-		t_result(0, path);
-		return;
-	}
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *check = strtok(line, "\t"), *subj = strtok(NULL, "\t");
-		char *want = strtok(NULL, "\t\n");
-		int pattern, rc;
-
-		if (check == NULL || subj == NULL || want == NULL ||
-		    !strcmp(check, "check") || check[0] == '#')
-			continue;
-		if (!strcmp(check, "IsValidLiteralSubject"))
-			pattern = 0;
-		else if (!strcmp(check, "IsValidSubject"))
-			pattern = 1;
-		else
-			continue;
-		/* The vector file shows an embedded NUL as "\x00". */
-		size_t n = strlen(subj);
-		char *nul = strstr(subj, "\\x00");
-		if (nul != NULL) {
-			*nul = '\0';
-			n = (size_t)(nul - subj) + 1;
-		}
-		rc = evk_topic_check(subj, n, pattern, NULL);
-		snprintf(name, sizeof name, "nats %s %s -> %s", check, subj, want);
-		t_result((rc == 0) == !strcmp(want, "true"), name);
-	}
-	fclose(f);
-}
-
 TEST(time_at)
 {
 	struct evk_time t;
@@ -369,8 +318,6 @@ main(void)
 	vector_dir("sdk-java/lenient", 0);
 	vector_dir("spec-examples", 1);
 	RUN(is_cloudevent);
-	RUN(topic_check);
-	nats_vectors();
 	RUN(time_at);
 	evk_json_checker_free(jc);
 	return t_done();

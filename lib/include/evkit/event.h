@@ -12,6 +12,7 @@
 #include "evkit/err.h"
 #include "evkit/json.h"
 #include "evkit/time.h"
+#include "evkit/topic.h" /* evk_topic_check() used to live here */
 
 #ifdef __cplusplus
 extern "C" {
@@ -120,15 +121,6 @@ int evk_event_validate(struct evk_span obj, struct evk_err *err);
  * Returns 0, EVK_ENOMATCH when the path is absent, or EVK_ETIME.
  */
 int evk_event_time_at(struct evk_span v, const char *path, struct evk_time *t,
-    struct evk_err *err);
-
-/*
- * Checks a topic: non-empty dot-separated tokens without whitespace, and
- * with `pattern` zero, no wildcard token ("*" or ">"); with `pattern`
- * nonzero, "*" tokens anywhere and ">" as the last token are allowed.
- * Returns 0 or EVK_EINVAL with a message.
- */
-int evk_topic_check(const char *s, size_t len, int pattern,
     struct evk_err *err);
 
 #ifdef __cplusplus

@@ -1,0 +1,341 @@
+/*
+ * evfilter - keep the events that match an expression.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evkit/expr.h"
+#include "evkit/frame.h"
+#include "evkit/json.h"
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: evfilter [options] EXPR [FILE ...]\n"
+    "       evfilter [options] -e EXPR | -t PATTERN ... [FILE ...]\n"
+    "\n"
+    "Print the events (JSON lines) that match, byte for byte.\n"
+    "\n"
+    "  -e, --expr EXPR         an expression; several must all hold\n"
+    "  -t, --topic PATTERN     type matches the topic pattern (order.*, "
+    "order.>);\n"
+    "                          several: any of them\n"
+    "  -f, --file FILE         read FILE (repeatable; also FILE operands)\n"
+    "  -v, --invert            print the events that do not match\n"
+    "  -c, --count             print only the number of matching events\n"
+    "  -n, --max-count N       stop after N matching events\n"
+    "  -q, --quiet             print nothing; the exit status tells\n"
+    "      --dead-letter FILE  append rejected lines to FILE, verbatim\n"
+    "      --strict            rejected lines make the exit status 2\n"
+    "      --max-line N        longest line in bytes (default 1M)\n"
+    "      --max-depth N       deepest JSON nesting (default 128)\n"
+    "      --line-buffered     flush after every event\n"
+    "  -h, --help              show this help and exit\n"
+    "  -V, --version           show the version and exit\n"
+    "\n"
+    "Exit status: 0 something matched, 1 nothing matched, 2 error.\n";
+
+struct filter {
+	struct evk_expr *expr;
+	struct evk_json_checker *json;
+	struct evk_sink *out;
+	struct cli_dead dead;
+	int invert, count_only, quiet, strict, prefilter;
+	long long max_count;
+	long long matched;
+	int rejected;
+	int error;
+	int done; /* -n reached or -q matched: stop reading */
+};
+
+/* "evfilter: column N: msg", the expression, a caret under column N. */
+static _Noreturn void
+expr_error(const char *src, const struct evk_err *err)
+{
+	size_t col = err->column ? err->column - 1 : 0, i;
+
+	cli_warn("column %zu: %s", err->column, err->msg);
+	fprintf(stderr, "  %s\n  ", src);
+	/* Tabs stay tabs and a UTF-8 character takes one cell, so the caret
+	 * lands under the token on a terminal. */
+	for (i = 0; i < col && src[i] != '\0'; i++)
+		if (((unsigned char)src[i] & 0xc0) != 0x80)
+			fputc(src[i] == '\t' ? '\t' : ' ', stderr);
+	fputs("^\n", stderr);
+	exit(CLI_FATAL);
+}
+
+static void reject(struct filter *f, const char *name,
+    const struct evk_line *ln, const char *fmt, ...) CLI_PRINTF(4, 5);
+
+static void
+reject(struct filter *f, const char *name, const struct evk_line *ln,
+    const char *fmt, ...)
+{
+	char reason[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	cli_reject(name, ln->no, "%s", reason);
+	f->rejected = 1;
+	if (ln->p != NULL)
+		cli_dead_line(&f->dead, ln->p, ln->len, ln->crlf);
+	else
+		cli_dead_line(&f->dead, NULL, 0, 0);
+}
+
+/* One line: select it or not, or reject it. */
+static void
+line(struct filter *f, const char *name, const struct evk_line *ln)
+{
+	struct evk_err err = EVK_ERR_ZERO;
+	enum evk_json_type type;
+	struct evk_span ev = {ln->p, ln->len};
+	int rc;
+
+	/* A line the prefilter rules out cannot match, so it is skipped
+	 * unparsed, unless every line must be checked: with -v (it would be
+	 * printed), --strict or --dead-letter (its faults count). */
+	if (f->prefilter && !evk_expr_prefilter(f->expr, ln->p, ln->len))
+		return;
+	if ((rc = evk_json_check(f->json, ln->p, ln->len, &type, &err)) < 0) {
+		reject(f, name, ln, "invalid JSON: %s at column %zu", err.msg,
+		    err.column);
+		return;
+	}
+	if (type != EVK_JSON_OBJECT) {
+		reject(f, name, ln, "not a JSON object");
+		return;
+	}
+	if ((rc = evk_expr_eval(f->expr, ev, &err)) < 0) {
+		reject(f, name, ln, "%s", err.msg);
+		return;
+	}
+	if (rc == f->invert)
+		return;
+	f->matched++;
+	if (f->quiet) {
+		f->done = 1;
+		return;
+	}
+	if (!f->count_only) {
+		/* The bytes as read: a "\r" the reader took off goes back. */
+		rc = evk_sink_put(f->out, ln->p, ln->len + (size_t)ln->crlf,
+		    &err);
+		if (rc < 0)
+			cli_output_failed(rc, &err, 0);
+	}
+	if (f->max_count > 0 && f->matched >= f->max_count)
+		f->done = 1;
+}
+
+static void
+run(struct filter *f, int fd, const char *name, size_t max_line)
+{
+	struct evk_reader_opts ro = {0};
+	struct evk_reader *r;
+	struct evk_line ln;
+	struct evk_err err;
+	int rc;
+
+	ro.max_line = max_line;
+	ro.stop = &cli_stop;
+	ro.sigmask = &cli_waitmask;
+	if (f->dead.f != NULL) {
+		ro.on_skip = cli_dead_skip;
+		ro.skip_ctx = &f->dead;
+	}
+	if ((r = evk_reader_new(fd, &ro)) == NULL)
+		cli_die(CLI_FATAL, "out of memory");
+	while (!f->done) {
+		err.msg[0] = '\0';
+		rc = evk_reader_next(r, &ln, &err);
+		if (rc == 1) {
+			line(f, name, &ln);
+		} else if (rc == EVK_ETOOLONG || rc == EVK_ENUL) {
+			reject(f, name, &ln, "%s", err.msg);
+		} else {
+			if (rc == EVK_EIO) {
+				cli_warn("%s: %s", name, err.msg);
+				f->error = 1;
+			}
+			break;
+		}
+	}
+	evk_reader_free(r);
+}
+
+/* Compiles and joins the expressions and topics; exits 2 on an error. */
+static struct evk_expr *
+build(char **exprs, int nexprs, char **topics, int ntopics)
+{
+	struct evk_err err = EVK_ERR_ZERO;
+	struct evk_expr *all = NULL, *any = NULL, *x;
+	int i;
+
+	for (i = 0; i < ntopics; i++) {
+		if ((x = evk_expr_topic(topics[i], &err)) == NULL)
+			cli_usage_error("-t %s: %s", topics[i], err.msg);
+		any = any ? evk_expr_join(any, x, 0) : x;
+		if (any == NULL)
+			cli_die(CLI_FATAL, "out of memory");
+	}
+	for (i = 0; i < nexprs; i++) {
+		if ((x = evk_expr_compile(exprs[i], &err)) == NULL)
+			expr_error(exprs[i], &err);
+		all = all ? evk_expr_join(all, x, 1) : x;
+		if (all == NULL)
+			cli_die(CLI_FATAL, "out of memory");
+	}
+	if (any != NULL && all != NULL)
+		all = evk_expr_join(any, all, 1);
+	else if (any != NULL)
+		all = any;
+	if (all == NULL)
+		cli_die(CLI_FATAL, "out of memory");
+	return all;
+}
+
+enum {
+	O_DEAD = 256,
+	O_STRICT,
+	O_MAX_LINE,
+	O_MAX_DEPTH,
+	O_LINEBUF,
+};
+
+static const struct option longopts[] = {
+    {"expr", required_argument, NULL, 'e'},
+    {"topic", required_argument, NULL, 't'},
+    {"file", required_argument, NULL, 'f'},
+    {"invert", no_argument, NULL, 'v'},
+    {"count", no_argument, NULL, 'c'},
+    {"max-count", required_argument, NULL, 'n'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"dead-letter", required_argument, NULL, O_DEAD},
+    {"strict", no_argument, NULL, O_STRICT},
+    {"max-line", required_argument, NULL, O_MAX_LINE},
+    {"max-depth", required_argument, NULL, O_MAX_DEPTH},
+    {"line-buffered", no_argument, NULL, O_LINEBUF},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+int
+main(int argc, char **argv)
+{
+	struct filter f;
+	struct evk_json_opts jo = {0};
+	struct evk_err err = EVK_ERR_ZERO;
+	char **exprs, **topics, **files;
+	int nexprs = 0, ntopics = 0, nfiles = 0, c, i, linebuf = 0;
+	const char *dead = NULL;
+	size_t max_line = EVK_MAX_LINE;
+
+	cli_init("evfilter");
+	memset(&f, 0, sizeof f);
+	exprs = calloc((size_t)argc + 1, sizeof *exprs);
+	topics = calloc((size_t)argc + 1, sizeof *topics);
+	files = calloc((size_t)argc + 1, sizeof *files);
+	if (exprs == NULL || topics == NULL || files == NULL)
+		cli_die(CLI_FATAL, "out of memory");
+	while ((c = getopt_long(argc, argv, "e:t:f:vcn:qhV", longopts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case 'e': exprs[nexprs++] = optarg; break;
+		case 't': topics[ntopics++] = optarg; break;
+		case 'f': files[nfiles++] = optarg; break;
+		case 'v': f.invert = 1; break;
+		case 'c': f.count_only = 1; break;
+		case 'n':
+			f.max_count = cli_number("-n", optarg, 1, LLONG_MAX, 0);
+			break;
+		case 'q': f.quiet = 1; break;
+		case O_DEAD: dead = optarg; break;
+		case O_STRICT: f.strict = 1; break;
+		case O_MAX_LINE:
+			max_line = (size_t)cli_number("--max-line", optarg, 1,
+			    1LL << 30, 1);
+			break;
+		case O_MAX_DEPTH:
+			jo.max_depth = (unsigned)cli_number("--max-depth",
+			    optarg, 1, 10000, 0);
+			break;
+		case O_LINEBUF: linebuf = 1; break;
+		case 'h': fputs(usage_text, stdout); return CLI_OK;
+		case 'V': printf("evfilter %s\n", EVK_VERSION); return CLI_OK;
+		default:
+			fprintf(stderr,
+			    "Try 'evfilter --help' for more "
+			    "information.\n");
+			return CLI_FATAL;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (nexprs == 0 && ntopics == 0) {
+		if (argc == 0)
+			cli_usage_error("no expression (EXPR, -e EXPR or -t "
+			                "PATTERN)");
+		exprs[nexprs++] = *argv++;
+		argc--;
+	}
+	for (i = 0; i < argc; i++)
+		files[nfiles++] = argv[i];
+	if (f.count_only && f.quiet)
+		cli_usage_error("-c and -q exclude each other");
+
+	f.expr = build(exprs, nexprs, topics, ntopics);
+	if ((f.json = evk_json_checker_new(&jo)) == NULL ||
+	    (f.out = evk_sink_fd(STDOUT_FILENO,
+	         linebuf ? EVK_SINK_LINEBUF : EVK_SINK_AUTO)) == NULL)
+		cli_die(CLI_FATAL, "out of memory");
+	cli_dead_open(&f.dead, dead);
+	f.prefilter = !f.invert && !f.strict && dead == NULL;
+
+	if (nfiles == 0)
+		run(&f, STDIN_FILENO, "stdin", max_line);
+	for (i = 0; i < nfiles && !f.done && !cli_stop; i++) {
+		int fd = STDIN_FILENO;
+		if (strcmp(files[i], "-") &&
+		    (fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0) {
+			cli_warn("%s: %s", files[i], strerror(errno));
+			f.error = 1;
+			continue;
+		}
+		run(&f, fd, strcmp(files[i], "-") ? files[i] : "stdin",
+		    max_line);
+		if (fd != STDIN_FILENO)
+			close(fd);
+	}
+
+	if (f.count_only) {
+		char num[32];
+		int n = snprintf(num, sizeof num, "%lld", f.matched);
+		if ((c = evk_sink_put(f.out, num, (size_t)n, &err)) < 0)
+			cli_output_failed(c, &err, 0);
+	}
+	if (evk_sink_close(f.out, &err) < 0)
+		cli_output_failed(err.code, &err, f.matched ? 0 : 1);
+	cli_dead_close(&f.dead);
+	cli_reraise();
+	evk_expr_free(f.expr);
+	evk_json_checker_free(f.json);
+	free(exprs);
+	free(topics);
+	free(files);
+	/* As grep: a match with -q is success whatever else happened. */
+	if (f.quiet && f.matched)
+		return CLI_OK;
+	if (f.error || (f.strict && f.rejected))
+		return CLI_FATAL;
+	return f.matched ? CLI_OK : 1;
+}
