@@ -62,6 +62,35 @@ struct val {
 	struct evk_time tm; /* V_TIME */
 };
 
+/* A decimal without exponent and with at most 15 digits is m / 10^k with
+ * m and 10^k exact doubles, so one division rounds it correctly: the
+ * same result as strtod(), without its cost. */
+static int
+fast_decimal(struct evk_span sp, double *d)
+{
+	static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+	    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	size_t i = sp.p[0] == '-', digits = 0, frac = 0;
+	int64_t m = 0;
+	int dot = 0;
+
+	for (; i < sp.len; i++) {
+		char c = sp.p[i];
+		if (c == '.' && !dot) {
+			dot = 1;
+			continue;
+		}
+		if (c < '0' || c > '9' || ++digits > 15)
+			return 0;
+		m = m * 10 + (c - '0');
+		frac += (size_t)dot;
+	}
+	*d = (double)m / p10[frac];
+	if (sp.p[0] == '-')
+		*d = -*d;
+	return 1;
+}
+
 /* Reads a checked JSON number: exact when it is an integer within 64 bits,
  * else a double (strtod in the C locale, which our programs keep). */
 static void
@@ -90,6 +119,8 @@ num_of(struct evk_span sp, struct val *v)
 		return;
 	}
 	v->isint = 0;
+	if (fast_decimal(sp, &v->d))
+		return;
 	if (sp.len >= sizeof buf && (copy = malloc(sp.len + 1)) == NULL) {
 		v->d = NAN; /* compares with nothing: no match, not a crash */
 		return;
@@ -157,6 +188,7 @@ struct evk_expr {
 	int root;
 	char **needles; /* prefilter strings, each needed */
 	size_t *nlen;
+	size_t *nrare; /* the byte of each that searches start from */
 	size_t nneedles;
 	char **scratch; /* strings made while evaluating, freed at the next */
 	size_t nscratch, scap;
@@ -220,6 +252,7 @@ evk_expr_free(struct evk_expr *e)
 		free(e->needles[i]);
 	free(e->needles);
 	free(e->nlen);
+	free(e->nrare);
 	scratch_reset(e);
 	free(e->scratch);
 	free(e);
@@ -1571,6 +1604,55 @@ evk_expr_eval(struct evk_expr *e, struct evk_span ev, struct evk_err *err)
 
 /* --- prefilter -------------------------------------------------------------- */
 
+/* The byte of `s` least likely to occur in JSON text, by a fixed ranking
+ * of common bytes (structure first, then digits and frequent letters):
+ * memchr() on it stops rarely, so a search costs little more than one
+ * memchr() over the line. */
+static size_t
+rare(const char *s, size_t k)
+{
+	static const char common[] = "\":,{}0123456789 etaoinsrlcdumphg."
+	                             "-_fybwTZ/vkxjqz";
+	size_t i, best = k - 1;
+	const char *r, *rb = NULL;
+
+	for (i = 0; i < k; i++) {
+		r = memchr(common, s[i], sizeof common - 1);
+		if (r == NULL)
+			return i; /* not in the list: rarer than all */
+		if (rb == NULL || r > rb) {
+			rb = r;
+			best = i;
+		}
+	}
+	return best;
+}
+
+/* memmem() for short lines: memchr() on byte `at` of the needle, then
+ * compare. */
+static int
+has_at(const char *p, size_t n, const char *s, size_t k, size_t at)
+{
+	const char *q, *end;
+
+	if (n < k)
+		return 0;
+	q = p + at;
+	end = p + n - (k - 1 - at);
+	while (q < end && (q = memchr(q, s[at], (size_t)(end - q))) != NULL) {
+		if (!memcmp(q - at, s, k))
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
+static int
+has(const char *p, size_t n, const char *s, size_t k)
+{
+	return has_at(p, n, s, k, rare(s, k));
+}
+
 /* Adds `pre` + minimally escaped `s` + `post` as a needed string. */
 static int
 add_needle(struct evk_expr *e, const char *pre, const char *s, size_t n,
@@ -1600,6 +1682,11 @@ add_needle(struct evk_expr *e, const char *pre, const char *s, size_t n,
 	if (nl == NULL)
 		goto nomem;
 	e->nlen = nl;
+	nl = realloc(e->nrare, (e->nneedles + 1) * sizeof *nl);
+	if (nl == NULL)
+		goto nomem;
+	e->nrare = nl;
+	e->nrare[e->nneedles] = rare(b.p, b.len);
 	e->needles[e->nneedles] = b.p;
 	e->nlen[e->nneedles++] = b.len;
 	return 0;
@@ -1651,24 +1738,6 @@ needles(struct evk_expr *e, int i)
 	return add_needle(e, "", b->lit.s, b->lit.n, "\"");
 }
 
-/* memmem() for short lines: memchr() on the needle's rarest-looking byte
- * (its last), then compare. */
-static int
-has(const char *p, size_t n, const char *s, size_t k)
-{
-	const char *q = p + k - 1, *end = p + n;
-
-	if (n < k)
-		return 0;
-	while (
-	    q < end && (q = memchr(q, s[k - 1], (size_t)(end - q))) != NULL) {
-		if (!memcmp(q - (k - 1), s, k - 1))
-			return 1;
-		q++;
-	}
-	return 0;
-}
-
 int
 evk_expr_prefilter(const struct evk_expr *e, const char *p, size_t n)
 {
@@ -1678,7 +1747,7 @@ evk_expr_prefilter(const struct evk_expr *e, const char *p, size_t n)
 	if (e->nneedles == 0)
 		return 1;
 	for (i = 0; i < e->nneedles; i++)
-		if (!has(p, n, e->needles[i], e->nlen[i]))
+		if (!has_at(p, n, e->needles[i], e->nlen[i], e->nrare[i]))
 			break;
 	if (i == e->nneedles)
 		return 1;
