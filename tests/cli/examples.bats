@@ -11,11 +11,13 @@ teardown() {
 	rm -rf "$T"
 }
 
-@test "examples/demo.sh (make demo) prints valid events and reports the bad log line" {
+@test "examples/demo.sh (make demo) prints valid events, filters, reports the bad log line" {
 	run --separate-stderr sh examples/demo.sh
 	[ "$status" -eq 0 ]
 	grep '^{' <<< "$output" > "$T/events"
-	[ "$(wc -l < "$T/events")" -eq 8 ]
+	[ "$(wc -l < "$T/events")" -eq 10 ]
+	# The last step kept the 502 and the /admin request.
+	[ "$(tail -2 "$T/events" | jq -r .data.path | paste -sd,)" = /checkout,/admin ]
 	jq -e 'select(.specversion == "1.0")' "$T/events" > /dev/null
 	[ "$stderr" = "evpub: line 4: no match for --parse" ]
 	# --time-field turned the log's local times into UTC.
