@@ -40,6 +40,9 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 something matched, 1 nothing matched, 2 error.\n";
 
+struct filter;
+static int status(const struct filter *f);
+
 struct filter {
 	struct evk_expr *expr;
 	struct evk_json_checker *json;
@@ -52,6 +55,18 @@ struct filter {
 	int error;
 	int done; /* -n reached or -q matched: stop reading */
 };
+
+/* The exit status earned so far, as grep's. */
+static int
+status(const struct filter *f)
+{
+	/* A match with -q is success whatever else happened. */
+	if (f->quiet && f->matched)
+		return CLI_OK;
+	if (f->error || (f->strict && f->rejected))
+		return CLI_FATAL;
+	return f->matched ? CLI_OK : 1;
+}
 
 /* "evfilter: column N: msg", the expression, a caret under column N. */
 static _Noreturn void
@@ -91,6 +106,14 @@ reject(struct filter *f, const char *name, const struct evk_line *ln,
 		cli_dead_line(&f->dead, NULL, 0, 0);
 }
 
+static int
+is_blank(const char *p, size_t n)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++, n--;
+	return n == 0;
+}
+
 /* One line: select it or not, or reject it. */
 static void
 line(struct filter *f, const char *name, const struct evk_line *ln)
@@ -100,6 +123,10 @@ line(struct filter *f, const char *name, const struct evk_line *ln)
 	struct evk_span ev = {ln->p, ln->len};
 	int rc;
 
+	/* A blank line holds no event: nothing to select or reject (as jq
+	 * and evpub --json skip them). */
+	if (is_blank(ln->p, ln->len))
+		return;
 	/* A line the prefilter rules out cannot match, so it is skipped
 	 * unparsed, unless every line must be checked: with -v (it would be
 	 * printed), --strict or --dead-letter (its faults count). */
@@ -130,7 +157,7 @@ line(struct filter *f, const char *name, const struct evk_line *ln)
 		rc = evk_sink_put(f->out, ln->p, ln->len + (size_t)ln->crlf,
 		    &err);
 		if (rc < 0)
-			cli_output_failed(rc, &err, 0);
+			cli_output_failed(rc, &err, status(f));
 	}
 	if (f->max_count > 0 && f->matched >= f->max_count)
 		f->done = 1;
@@ -321,10 +348,10 @@ main(int argc, char **argv)
 		char num[32];
 		int n = snprintf(num, sizeof num, "%lld", f.matched);
 		if ((c = evk_sink_put(f.out, num, (size_t)n, &err)) < 0)
-			cli_output_failed(c, &err, 0);
+			cli_output_failed(c, &err, status(&f));
 	}
 	if (evk_sink_close(f.out, &err) < 0)
-		cli_output_failed(err.code, &err, f.matched ? 0 : 1);
+		cli_output_failed(err.code, &err, status(&f));
 	cli_dead_close(&f.dead);
 	cli_reraise();
 	evk_expr_free(f.expr);
@@ -332,10 +359,5 @@ main(int argc, char **argv)
 	free(exprs);
 	free(topics);
 	free(files);
-	/* As grep: a match with -q is success whatever else happened. */
-	if (f.quiet && f.matched)
-		return CLI_OK;
-	if (f.error || (f.strict && f.rejected))
-		return CLI_FATAL;
-	return f.matched ? CLI_OK : 1;
+	return status(&f);
 }

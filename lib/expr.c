@@ -372,6 +372,16 @@ static const struct {
     {"d", INT64_C(86400000000000)},
 };
 
+static int64_t
+units_pow10(int n)
+{
+	int64_t p = 1;
+
+	while (n-- > 0)
+		p *= 10;
+	return p;
+}
+
 /* Lexes a number, a duration (10m, 1h30m, 1.5s) or a time literal. */
 static int
 lex_number(struct parser *ps)
@@ -408,13 +418,19 @@ lex_number(struct parser *ps)
 		int64_t total = 0;
 		q = p;
 		while (q < ps->len && is_digit(s[q])) {
-			double v = 0, scale = 1;
+			int64_t ip = 0, frac = 0, un, part;
 			size_t u;
+			int nf = 0, zeros = 0;
+			const char *dot = NULL;
 			for (; q < ps->len && is_digit(s[q]); q++)
-				v = v * 10 + (s[q] - '0');
+				if (ip > (INT64_MAX - 9) / 10)
+					return fail(ps, p, "duration too long");
+				else
+					ip = ip * 10 + (s[q] - '0');
 			if (q < ps->len && s[q] == '.')
-				for (q++; q < ps->len && is_digit(s[q]); q++)
-					v += (s[q] - '0') * (scale /= 10);
+				for (dot = s + q++;
+				     q < ps->len && is_digit(s[q]);)
+					q++;
 			for (u = 0; u < sizeof units / sizeof units[0]; u++) {
 				size_t ul = strlen(units[u].u);
 				if (q + ul <= ps->len &&
@@ -426,11 +442,24 @@ lex_number(struct parser *ps)
 			}
 			if (u == sizeof units / sizeof units[0])
 				return fail(ps, q,
-				    "unknown duration unit (use "
-				    "ms, s, m, h or d)");
-			if (v * (double)units[u].ns > 9e18)
+				    "unknown duration unit (use ns, us, ms, "
+				    "s, m, h or d)");
+			/* Exact in integers: the fraction keeps as many
+			 * digits as the unit has trailing zeros in ns, the
+			 * rest is below a nanosecond and dropped. */
+			un = units[u].ns;
+			for (int64_t x = un; x % 10 == 0; x /= 10)
+				zeros++;
+			for (const char *d = dot ? dot + 1 : s + q;
+			     d < s + q && is_digit(*d) && nf < zeros; d++, nf++)
+				frac = frac * 10 + (*d - '0');
+			for (int k = nf; k < zeros; k++)
+				frac *= 10;
+			part = frac * (un / units_pow10(zeros));
+			if (ip > (INT64_MAX - part) / un ||
+			    total > INT64_MAX - (ip * un + part))
 				return fail(ps, p, "duration too long");
-			total += (int64_t)(v * (double)units[u].ns);
+			total += ip * un + part;
 			q += strlen(units[u].u);
 		}
 		if (q < ps->len && is_ident(s[q]))
@@ -982,8 +1011,13 @@ parse_regex(struct parser *ps, int a, int negate)
 	evk_buf_free(&pat);
 	if (nd->re == NULL) {
 		PCRE2_UCHAR msg[160];
+		size_t at = p + 1;
 		pcre2_get_error_message(code, msg, sizeof msg);
-		return fail(ps, p + 1 + off, "invalid regex: %s", (char *)msg);
+		/* PCRE2's offset counts the pattern as compiled, where each
+		 * "\\/" of the source became "/": walk the source along. */
+		for (PCRE2_SIZE k = 0; k < off && at < q; k++)
+			at += s[at] == '\\' && s[at + 1] == '/' ? 2 : 1;
+		return fail(ps, at, "invalid regex: %s", (char *)msg);
 	}
 	nd->jit = pcre2_jit_compile(nd->re, PCRE2_JIT_COMPLETE) == 0;
 	if ((nd->md = pcre2_match_data_create(1, NULL)) == NULL)
@@ -993,6 +1027,19 @@ parse_regex(struct parser *ps, int a, int negate)
 nomem:
 	evk_buf_free(&pat);
 	return fail(ps, p, "out of memory");
+}
+
+/* After a comparison, another one: "a < b < c" is refused rather than
+ * read in a way nobody means.  Returns -1 (failed) or 0. */
+static int
+chained(struct parser *ps)
+{
+	if ((ps->t >= T_EQ && ps->t <= T_NMATCH) ||
+	    (ps->t >= T_IN && ps->t <= T_ENDS))
+		return fail(ps, ps->tpos,
+		    "comparisons do not chain: use && or "
+		    "parentheses");
+	return 0;
 }
 
 static int
@@ -1014,8 +1061,8 @@ parse_cmp(struct parser *ps)
 	    {T_STARTS, N_STARTS, 0},
 	    {T_ENDS, N_ENDS, 0},
 	};
-	int a = parse_add(ps), b;
-	size_t k;
+	size_t k, at = ps->tpos;
+	int a = parse_add(ps), b, r;
 
 	if (a < 0)
 		return -1;
@@ -1030,27 +1077,25 @@ parse_cmp(struct parser *ps)
 		ps->tpos = ps->pos;
 		ps->tlen = 0;
 		ps->t = ps->pos < ps->len ? T_IDENT : T_EOF;
-		return parse_regex(ps, a, neg);
+		r = parse_regex(ps, a, neg);
+		return r < 0 || chained(ps) < 0 ? -1 : r;
 	}
 	for (k = 0; k < sizeof cmps / sizeof cmps[0]; k++)
 		if (cmps[k].t == ps->t)
 			break;
-	if (k == sizeof cmps / sizeof cmps[0]) {
-		if (ps->e->n[a].op == N_LIST)
-			return fail(ps, ps->tpos,
-			    "a [...] list only goes after "
-			    "'in'");
+	if (ps->e->n[a].op == N_LIST)
+		return fail(ps, at, "a [...] list only goes after 'in'");
+	if (k == sizeof cmps / sizeof cmps[0])
 		return a;
-	}
-	if (next(ps) < 0 || (b = parse_add(ps)) < 0)
+	if (next(ps) < 0)
 		return -1;
-	if (ps->e->n[a].op == N_LIST ||
-	    (ps->e->n[b].op == N_LIST && cmps[k].op != N_IN))
-		return fail(ps, ps->tpos, "a [...] list only goes after 'in'");
-	if (ps->t >= T_EQ && ps->t <= T_NMATCH)
-		return fail(ps, ps->tpos,
-		    "comparisons do not chain: use && "
-		    "or parentheses");
+	at = ps->tpos;
+	if ((b = parse_add(ps)) < 0)
+		return -1;
+	if (ps->e->n[b].op == N_LIST && cmps[k].op != N_IN)
+		return fail(ps, at, "a [...] list only goes after 'in'");
+	if (chained(ps))
+		return -1;
 	return binary(ps, cmps[k].op, cmps[k].sub, a, b);
 }
 

@@ -1,6 +1,8 @@
 bats_require_minimum_version 1.5.0
-# The manual pages: clean for mandoc -Tlint, in step with evpub --help,
-# and every example in evpub(1) runs as documented.
+# The manual pages: clean for mandoc -Tlint, each program's page in step
+# with its --help, and every example in the pages runs as documented.
+# The checks are functions taking the program's name; the files that a
+# program's examples name are made by fixtures_PROG.
 
 setup() {
 	ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
@@ -18,6 +20,7 @@ teardown() {
 	fi
 	pages=("$ROOT"/man/*.[1-8])
 	[ -f "$ROOT/man/evpub.1" ]
+	[ -f "$ROOT/man/evfilter.1" ]
 	[ -f "$ROOT/man/evkit.7" ]
 	run --separate-stderr mandoc -Tlint -W warning "${pages[@]}"
 	echo "$output$stderr"
@@ -26,39 +29,61 @@ teardown() {
 	[ -z "$stderr" ]
 }
 
-@test "evpub --help and evpub(1) name the same long options" {
-	run --separate-stderr evpub --help
+# "$1 --help" and man/$1.1 name the same long options.
+check_options() {
+	local prog=$1 help page
+	run --separate-stderr "$prog" --help
 	[ "$status" -eq 0 ]
 	help=$(grep -oE -- '--[a-z][a-z0-9-]*' <<< "$output" | sort -u)
-	page=$(grep -oE '\bFl -[a-z][a-z0-9-]*' "$ROOT/man/evpub.1" |
+	page=$(grep -oE '\bFl -[a-z][a-z0-9-]*' "$ROOT/man/$prog.1" |
 	    sed 's/^Fl -/--/' | sort -u)
 	[ "$(wc -l <<< "$help")" -ge 10 ]
 	diff <(echo "$help") <(echo "$page")
 }
 
-@test "the SYNOPSIS of evpub(1) is the usage of evpub --help" {
+# The SYNOPSIS of man/$1.1 is the usage (first two lines) of "$1 --help".
+check_synopsis() {
+	local prog=$1 usage synopsis
 	command -v mandoc > /dev/null
-	run --separate-stderr evpub --help
+	run --separate-stderr "$prog" --help
 	[ "$status" -eq 0 ]
 	usage=$(sed -n '1,2p' <<< "$output" | sed -e 's/^usage: //' -e 's/^ *//')
-	synopsis=$(mandoc -Tascii -O width=200 "$ROOT/man/evpub.1" |
+	synopsis=$(mandoc -Tascii -O width=200 "$ROOT/man/$prog.1" |
 	    sed 's/.\x08//g' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' |
 	    sed -e '1d;$d' -e '/^ *$/d' -e 's/^ *//')
 	diff <(echo "$usage") <(echo "$synopsis")
 }
 
-# Writes each .Bd -literal block of the EXAMPLES section of evpub(1) to
-# $T/ex/N.sh, with the mdoc escapes \e (backslash) and \& undone; fails
-# on any other escape, which the extraction would get wrong.
+@test "evpub --help and evpub(1) name the same long options" {
+	check_options evpub
+}
+
+@test "evfilter --help and evfilter(1) name the same long options" {
+	check_options evfilter
+}
+
+@test "the SYNOPSIS of evpub(1) is the usage of evpub --help" {
+	check_synopsis evpub
+}
+
+@test "the SYNOPSIS of evfilter(1) is the usage of evfilter --help" {
+	check_synopsis evfilter
+}
+
+# Writes each .Bd -literal block of the section $2 (default EXAMPLES) of
+# man/$1.1 to $T/ex/N.sh, with the mdoc escapes \e (backslash) and \&
+# undone; fails on any other escape, which the extraction would get wrong.
 extract_examples() {
+	local prog=$1 section=${2:-EXAMPLES}
+	rm -rf "$T/ex"
 	mkdir -p "$T/ex"
-	awk -v dir="$T/ex" '
-		/^\.Sh / { inex = ($0 == ".Sh EXAMPLES"); next }
+	awk -v dir="$T/ex" -v sh=".Sh $section" '
+		/^\.Sh / { inex = ($0 == sh); next }
 		!inex { next }
 		/^\.Bd -literal/ { n++; f = dir "/" n ".sh"; inblk = 1; next }
 		/^\.Ed/ { inblk = 0; close(f); next }
 		inblk { print > f }
-	' "$ROOT/man/evpub.1"
+	' "$ROOT/man/$prog.1"
 	if grep -n '\\[^e&]' "$T"/ex/*.sh; then
 		echo "unexpected roff escape in an example" >&2
 		return 1
@@ -66,9 +91,17 @@ extract_examples() {
 	sed -i -e 's/\\&//g' -e 's/\\e/\\/g' "$T"/ex/*.sh
 }
 
-# The input files the examples name.
-make_fixtures() {
-	local f="$T/fixtures"
+# A tail in $T/bin that does not follow, so that "tail -F log | ..." ends.
+fake_tail() {
+	mkdir -p "$T/bin"
+	printf '#!/bin/sh\nfor a; do shift; case $a in -F|-f|--follow) ;; *) set -- "$@" "$a" ;; esac; done\nexec %s "$@"\n' \
+	    "$(command -v tail)" > "$T/bin/tail"
+	chmod +x "$T/bin/tail"
+}
+
+# The input files the examples of evpub(1) name, in $1.
+fixtures_evpub() {
+	local f=$1
 	mkdir -p "$f"
 	printf 'Leave it at the back door.\n' > "$f/note.txt"
 	cat > "$f/access.log" <<'EOF'
@@ -111,11 +144,53 @@ EOF
 2026-11-29T10:00:05Z INFO invoice 883 sent
 2026-11-29T10:00:07Z ERROR invoice 884: timeout after 30s
 EOF
-	# tail that does not follow, so that "tail -F log | ..." ends.
-	mkdir -p "$T/bin"
-	printf '#!/bin/sh\nfor a; do shift; case $a in -F|-f|--follow) ;; *) set -- "$@" "$a" ;; esac; done\nexec %s "$@"\n' \
-	    "$(command -v tail)" > "$T/bin/tail"
-	chmod +x "$T/bin/tail"
+}
+
+# The input files the examples of evfilter(1) name, in $1.  Some events
+# happened minutes ago, for "now() - 15m", one of them in UTC+02:00.
+fixtures_evfilter() {
+	local f=$1 recent recent2 recent3
+	mkdir -p "$f"
+	recent=$(date -u -d '-5 minutes' +%Y-%m-%dT%H:%M:%SZ)
+	recent2=$(TZ=UTC-2 date -d '-3 minutes' +%Y-%m-%dT%H:%M:%S%:z)
+	recent3=$(date -u -d '-2 minutes' +%Y-%m-%dT%H:%M:%S.123456Z)
+	cat > "$f/events.ndjson" <<EOF
+{"specversion":"1.0","id":"e-1","source":"//shop/web","type":"order.created","time":"2026-11-28T09:00:00Z","data":{"order":"1017","sku":"C3","amount":59.90,"currency":"EUR"}}
+{"specversion":"1.0","id":"e-2","source":"//shop/web","type":"order.created","time":"2026-11-28T09:05:00+01:00","data":{"order":"1018","sku":"B7","amount":250,"currency":"EUR","coupon":"WINTER"}}
+{"specversion":"1.0","id":"e-3","source":"//shop/web","type":"order.created","time":"2026-11-28T09:06:00Z","data":{"order":"1019","sku":"A1","amount":120.5,"currency":"USD","coupon":null}}
+{"specversion":"1.0","id":"e-4","source":"//shop/pay","type":"refund.issued","time":"2026-11-28T10:00:00Z","data":{"order":"1011","amount":150,"currency":"EUR"}}
+{"specversion":"1.0","id":"e-5","source":"//shop/pay","type":"order.paid","time":"2026-11-28T10:01:00Z","data":{"order":"1018","amount":250,"currency":"EUR"}}
+{"specversion":"1.0","id":"e-6","source":"//auth","type":"auth.failure","time":"$recent","data":{"user":"ada","attempts":1}}
+{"specversion":"1.0","id":"e-7","source":"//auth","type":"auth.failure","time":"$recent2","data":{"user":"bob","attempts":1}}
+{"specversion":"1.0","id":"e-8","source":"//auth","type":"auth.failure","time":"$recent3","data":{"user":"ada","attempts":3}}
+{"specversion":"1.0","id":"e-9","source":"//mon","type":"heartbeat.ping","time":"$recent","data":{"host":"web-1"}}
+{"specversion":"1.0","id":"e-10","source":"//ship","type":"shipment.sent","time":"2026-11-28T18:00:00Z","data":{"order":"1017","shipped_at":"2026-11-28T11:00:00-02:00","promised_by":"2026-11-28T12:30:00Z"}}
+{"specversion":"1.0","id":"e-11","source":"//ship","type":"shipment.sent","time":"2026-11-28T18:01:00Z","data":{"order":"1018","shipped_at":"2026-11-28T12:00:00+01:00","promised_by":"2026-11-28T12:30:00Z"}}
+{"specversion":"1.0","id":"e-12","source":"//mon","type":"heartbeat.ping","time":"2026-11-28T18:02:00Z","data":{"host":"web-2"}}
+EOF
+	cat > "$f/access.ndjson" <<'EOF'
+{"specversion":"1.0","id":"a-1","source":"//web","type":"web.access","time":"2026-11-29T10:15:32Z","data":{"path":"/cart","status":200,"agent":"curl/8.5.0"}}
+{"specversion":"1.0","id":"a-2","source":"//web","type":"web.access","time":"2026-11-29T10:15:33Z","data":{"path":"/checkout","status":502,"agent":"Mozilla/5.0"}}
+{"specversion":"1.0","id":"a-3","source":"//web","type":"web.access","time":"2026-11-29T10:15:34Z","data":{"path":"/api/v2/items","status":200,"agent":"Mozilla/5.0 (compatible; Googlebot/2.1)"}}
+{"specversion":"1.0","id":"a-4","source":"//web","type":"web.access","time":"2026-11-29T10:15:35Z","data":{"path":"/api/v1/orders","status":503,"agent":"curl/8.5.0"}}
+{"specversion":"1.0","id":"a-5","source":"//web","type":"web.access","time":"2026-11-29T10:15:36Z","data":{"path":"/apiary","status":200,"agent":"my-crawler"}}
+EOF
+	cat > "$f/ci.ndjson" <<'EOF'
+{"specversion":"1.0","id":"c-1","source":"//ci","type":"build.done","time":"2026-11-29T09:00:00Z","data":{"ok":true}}
+{"specversion":"1.0","id":"c-2","source":"//ci","type":"deploy.failed","time":"2026-11-29T09:10:00Z","data":{"env":"staging"}}
+{"specversion":"1.0","id":"c-3","source":"//ci","type":"deploy.failed","time":"2026-11-29T09:20:00Z","data":{"env":"prod"}}
+EOF
+	cat > "$f/sensors.jsonl" <<'EOF'
+{"sensor":"t-4","celsius":21.5}
+{"sensor":"t-5","celsius":22.25}
+{"sensor":"t-6","fahrenheit":70}
+EOF
+	cat > "$f/upload.ndjson" <<'EOF'
+{"specversion":"1.0","id":"u-1","source":"//plant","type":"sensor.reading","time":"2026-11-29T08:00:00Z","data":{"celsius":20.5}}
+{"specversion":"1.0","id":"u-2","source":"//plant","type":"sensor.reading","time":"2026-11-29T08:00:01Z","data":{"celsius":21.0}}
+{"specversion":"1.0","id":"u-3","source":"//plant","type":"sensor.rea
+{"specversion":"1.0","id":"u-4","source":"//plant","type":"sensor.reading","time":"2026-11-29T08:00:03Z","data":{"celsius":19.8}}
+EOF
 }
 
 # Every line of file $1 is a JSON object.
@@ -123,37 +198,59 @@ ndjson() {
 	jq -R -n -e '[inputs | fromjson | type == "object"] | all' "$1" > /dev/null
 }
 
-@test "every example in evpub(1) runs, with the documented exit status" {
-	command -v evpub > /dev/null
-	extract_examples
-	make_fixtures
-	n=0
-	for ex in "$T"/ex/*.sh; do
+# Runs every example of man/$1.1, each in a fresh copy of the files that
+# fixtures_$1 makes.  $2 is the kind of program: "producer" (exit 1: lines
+# were rejected, and reported) or "filter" (exit 1: nothing selected).
+#  - The exit status is 0, unless the example says "exit status N".
+#  - Standard error is empty, unless the example says "standard error",
+#    ends with 2, or is a producer's ending with 1: then it is not, and
+#    every line of it starts with "PROG: ".
+#  - Each example makes something, on standard output or in a new
+#    non-empty .ndjson file, and that is NDJSON (a filter's -c: a count).
+#  - A filter passes events through byte for byte: every line it writes
+#    is a line of its input files (unless the example makes events).
+run_examples() {
+	local prog=$1 kind=$2 n=0 ex exs dir want made out line
+	command -v "$prog" > /dev/null
+	extract_examples "$prog"
+	"fixtures_$prog" "$T/fixtures"
+	fake_tail
+	cat "$T"/fixtures/* > "$T/inputs"
+	mapfile -t exs < <(printf '%s\n' "$T"/ex/*.sh | sort -V)
+	for ex in "${exs[@]}"; do
 		n=$((n + 1))
 		dir="$T/run$n"
 		cp -r "$T/fixtures" "$dir"
 		want=0
-		if grep -q 'exit status 1' "$ex"; then
-			want=1
+		if grep -qE 'exit status [0-9]' "$ex"; then
+			want=$(grep -oE 'exit status [0-9]' "$ex" | head -1 | cut -c13)
 		fi
-		echo "# example $n (expect exit status $want):"
+		echo "# $prog example $n (expect exit status $want):"
 		sed 's/^/#   /' "$ex"
 		cd "$dir"
 		PATH="$T/bin:$PATH" run --separate-stderr timeout 30 bash "$ex"
 		cd "$ROOT"
 		echo "# status $status, stderr: $stderr"
 		[ "$status" -eq "$want" ]
-		if [ "$want" -eq 0 ]; then
-			[ -z "$stderr" ]
+		if grep -q 'standard error' "$ex" || [ "$want" -eq 2 ] ||
+		    { [ "$kind" = producer ] && [ "$want" -eq 1 ]; }; then
+			[ -n "$stderr" ]
+			[ -z "$(grep -v "^$prog: " <<< "$stderr")" ]
 		else
-			[[ "$stderr" == evpub:\ * ]]
+			[ -z "$stderr" ]
 		fi
 		# What it wrote, to stdout or to new .ndjson files, is NDJSON.
 		made=0
+		: > "$T/written"
 		if [ -n "$output" ]; then
 			printf '%s\n' "$output" > "$T/stdout"
-			jq -e . "$T/stdout" > /dev/null
-			ndjson "$T/stdout"
+			if [ "$kind" = filter ] && grep -qE "$prog .*-c " "$ex"; then
+				grep -qxE '[0-9]+' "$T/stdout"
+			else
+				jq -e . "$T/stdout" > /dev/null
+				ndjson "$T/stdout"
+				cat "$T/stdout" >> "$T/written"
+			fi
 			made=1
 		fi
 		for out in "$dir"/*.ndjson; do
@@ -162,9 +259,70 @@ ndjson() {
 			[ -s "$out" ]
 			jq -e . "$out" > /dev/null
 			ndjson "$out"
+			cat "$out" >> "$T/written"
 			made=1
 		done
 		[ "$made" -eq 1 ]
+		if [ "$kind" = filter ] && ! grep -q 'evpub ' "$ex"; then
+			while IFS= read -r line; do
+				if ! grep -qxF -- "$line" "$T/inputs"; then
+					echo "# not a line of the input: $line"
+					return 1
+				fi
+			done < "$T/written"
+		fi
 	done
 	[ "$n" -ge 6 ]
+}
+
+@test "every example in evpub(1) runs, with the documented exit status" {
+	run_examples evpub producer
+}
+
+@test "every example in evfilter(1) runs, with the documented exit status" {
+	run_examples evfilter filter
+	[ "$(ls "$T/ex" | wc -l)" -ge 8 ]
+}
+
+# Events on which jq and evfilter agree where evfilter(1) says they do:
+# every field a translation reads is there with the type it expects (jq
+# stops at a string function on null), times in UTC without fraction.
+fixtures_translations() {
+	local recent old
+	recent=$(date -u -d '-2 minutes' +%Y-%m-%dT%H:%M:%SZ)
+	old=$(date -u -d '-2 hours' +%Y-%m-%dT%H:%M:%SZ)
+	cat > "$1" <<EOF
+{"type":"order.created","time":"$recent","msg":"disk full","path":"/api/v1/x","code":"X","id":"1","cur":"EUR","name":"Ada","a":true,"b":false,"tags":["vip","new"],"data":{"amount":150,"items":[{"sku":"A1","qty":1},{"sku":"B7","qty":3}],"odd key":1,"coupon":null}}
+{"type":"order.paid","time":"$old","msg":"Error: timeout","path":"/cart","code":"y","id":2,"cur":"USD","name":"Bo","a":true,"b":true,"tags":["new"],"data":{"amount":100,"items":[{"sku":"C3","qty":2}],"odd key":2,"coupon":"WINTER"}}
+{"type":"order.created.eu","time":"$old","msg":"ok","path":"/api","code":"x","id":"3","cur":"GBP","name":"Chloé","a":false,"tags":[],"data":{"amount":99.5,"items":[]}}
+{"type":"refund","time":"$recent","msg":"no disk","path":"/api/","code":"Z","id":null,"cur":"EUR","name":"Dmitri","a":1,"b":null,"data":{"amount":100.25}}
+EOF
+}
+
+@test "the jq translations in evfilter(1) select what jq selects" {
+	command -v jq > /dev/null
+	extract_examples evfilter "COMPARED WITH jq"
+	[ "$(ls "$T/ex" | wc -l)" -eq 1 ]
+	fixtures_translations "$T/events.ndjson"
+	n=0
+	while IFS= read -r row; do
+		[ -n "$row" ] || continue
+		n=$((n + 1))
+		# The two columns are separated by two spaces or more.
+		j=$(sed -E 's/^(.*[^ ])  +[^ ].*$/\1/' <<< "$row")
+		e=$(sed -E 's/^.*[^ ]  +([^ ].*)$/\1/' <<< "$row")
+		echo "# jq -c '$j'  |  evfilter '$e'"
+		jq -c "$j" "$T/events.ndjson" > "$T/jq.out"
+		run --separate-stderr evfilter "$e" "$T/events.ndjson"
+		echo "# jq: $(cat "$T/jq.out")"
+		echo "# evfilter ($status): $output"
+		[ "$status" -le 1 ]
+		[ -z "$stderr" ]
+		[ "$output" = "$(cat "$T/jq.out")" ]
+		# Some events are selected and some are not: each row says
+		# something about these events.
+		[ -s "$T/jq.out" ]
+		[ "$(wc -l < "$T/jq.out")" -lt 4 ]
+	done < "$T/ex/1.sh"
+	[ "$n" -ge 15 ]
 }
