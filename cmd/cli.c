@@ -221,3 +221,11 @@ cli_errf(struct evk_err *e, int code, const char *fmt, ...)
 	e->column = 0;
 	return code;
 }
+
+int
+cli_blank(const char *p, size_t n)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++, n--;
+	return n == 0;
+}

@@ -75,6 +75,9 @@ _Noreturn void cli_output_failed(int rc, const struct evk_err *err, int status);
  * the parent sees how we ended.  Returns when no signal arrived. */
 void cli_reraise(void);
 
+/* Nonzero when the line holds only blanks (space, tab, CR): no event. */
+int cli_blank(const char *p, size_t n);
+
 /* Fills `e` with `code` and a formatted message; returns `code`. */
 int cli_errf(struct evk_err *e, int code, const char *fmt, ...)
     CLI_PRINTF(3, 4);

@@ -106,26 +106,19 @@ reject(struct filter *f, const char *name, const struct evk_line *ln,
 		cli_dead_line(&f->dead, NULL, 0, 0);
 }
 
-static int
-is_blank(const char *p, size_t n)
-{
-	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r'))
-		p++, n--;
-	return n == 0;
-}
-
 /* One line: select it or not, or reject it. */
 static void
 line(struct filter *f, const char *name, const struct evk_line *ln)
 {
-	struct evk_err err = EVK_ERR_ZERO;
+	struct evk_err err; /* filled by whatever fails */
 	enum evk_json_type type;
 	struct evk_span ev = {ln->p, ln->len};
 	int rc;
 
+	err.msg[0] = '\0';
 	/* A blank line holds no event: nothing to select or reject (as jq
 	 * and evpub --json skip them). */
-	if (is_blank(ln->p, ln->len))
+	if (cli_blank(ln->p, ln->len))
 		return;
 	/* A line the prefilter rules out cannot match, so it is skipped
 	 * unparsed, unless every line must be checked: with -v (it would be

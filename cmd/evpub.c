@@ -148,7 +148,7 @@ make(struct pub *p, const char *s, size_t n, struct evk_err *err)
 	evk_buf_reset(&p->ev);
 	evk_buf_reset(&p->data);
 	if (p->mode == M_JSON)
-		return trim(s, n).len == 0 ? 1 : make_json(p, s, n, err);
+		return cli_blank(s, n) ? 1 : make_json(p, s, n, err);
 	if (evk_utf8_check(s, n, &bad) < 0)
 		return cli_errf(err, EVK_EUTF8, "invalid UTF-8 at column %zu",
 		    bad + 1);

@@ -348,14 +348,44 @@ is_ident(char c)
 	return is_ident_start(c) || is_digit(c);
 }
 
+/* Writes up to 40 bytes of `p` for a message: printable characters as
+ * they are (whole UTF-8 characters), others as \xNN, so that a message
+ * never carries control bytes or a cut character to a terminal. */
+static void
+show(char *out, size_t size, const char *p, size_t n)
+{
+	size_t o = 0, i = 0, k;
+
+	while (i < n && i < 40 && o + 5 < size) {
+		unsigned char c = (unsigned char)p[i];
+		k = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else if (c >= 0xc2 && i + k <= n && o + k < size &&
+		    evk_utf8_check(p + i, k, NULL) == 0 &&
+		    !(c == 0xc2 && (unsigned char)p[i + 1] < 0xa0)) {
+			memcpy(out + o, p + i, k); /* not a C1 control */
+			o += k;
+			i += k;
+			continue;
+		} else {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+		}
+		i++;
+	}
+	out[o] = '\0';
+}
+
 /* Describes the current token for "unexpected ..." messages. */
 static int
 unexpected(struct parser *ps)
 {
+	char tok[200];
+
 	if (ps->t == T_EOF)
 		return fail(ps, ps->tpos, "unexpected end of expression");
-	return fail(ps, ps->tpos, "unexpected '%.*s'",
-	    (int)(ps->tlen > 40 ? 40 : ps->tlen), ps->src + ps->tpos);
+	show(tok, sizeof tok, ps->src + ps->tpos, ps->tlen);
+	return fail(ps, ps->tpos, "unexpected '%s'", tok);
 }
 
 /* Duration units, longest first so that "ms" wins over "m". */
@@ -1117,17 +1147,51 @@ parse_unary(struct parser *ps)
 	return i;
 }
 
+/*
+ * A chain "a && b && c" (or with ||) is built right-deep, a && (b && c), in
+ * a loop: eval() and needles() then walk a chain of any length in a loop
+ * too, so only parentheses and "!" (bounded by MAX_NEST) use the C stack.
+ * Same meaning: both operators are associative and evaluate left to right.
+ */
+static int
+parse_chain(struct parser *ps, enum tok t, enum op op,
+    int (*operand)(struct parser *))
+{
+	int *terms = NULL, n = 0, cap = 0, a, *m;
+
+	for (;;) {
+		if ((a = operand(ps)) < 0)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((m = realloc(terms, (size_t)cap * sizeof *m)) ==
+			    NULL) {
+				a = fail(ps, ps->tpos, "out of memory");
+				break;
+			}
+			terms = m;
+		}
+		terms[n++] = a;
+		if (ps->t != t)
+			break;
+		if (next(ps) < 0) {
+			a = -1;
+			break;
+		}
+	}
+	while (a >= 0 && n > 1) {
+		n--;
+		a = binary(ps, op, 0, terms[n - 1], terms[n]);
+		terms[n - 1] = a;
+	}
+	free(terms);
+	return a;
+}
+
 static int
 parse_and(struct parser *ps)
 {
-	int a = parse_unary(ps);
-
-	while (a >= 0 && ps->t == T_AND) {
-		if (next(ps) < 0)
-			return -1;
-		a = binary(ps, N_AND, 0, a, parse_unary(ps));
-	}
-	return a;
+	return parse_chain(ps, T_AND, N_AND, parse_unary);
 }
 
 static int
@@ -1137,12 +1201,7 @@ parse_or(struct parser *ps)
 
 	if (++ps->depth > MAX_NEST)
 		return fail(ps, ps->tpos, "expression nested too deep");
-	a = parse_and(ps);
-	while (a >= 0 && ps->t == T_OR) {
-		if (next(ps) < 0)
-			return -1;
-		a = binary(ps, N_OR, 0, a, parse_and(ps));
-	}
+	a = parse_chain(ps, T_OR, N_OR, parse_and);
 	ps->depth--;
 	return a;
 }
@@ -1394,7 +1453,7 @@ compare(struct evk_expr *e, const struct val *a, const struct val *b, int op)
 		return op == C_NE;
 	if (a->t == V_TIME || b->t == V_TIME) {
 		if (to_time(a, &ta) == 0 && to_time(b, &tb) == 0)
-			r = (ta.sec > tb.sec) - (ta.sec < tb.sec)
+			r = ta.sec != tb.sec
 			    ? (ta.sec > tb.sec) - (ta.sec < tb.sec)
 			    : (ta.nsec > tb.nsec) - (ta.nsec < tb.nsec);
 	} else if (a->t != b->t) {
@@ -1551,19 +1610,13 @@ call(struct evk_expr *e, const struct node *nd)
 }
 
 static struct val
-eval(struct evk_expr *e, int i)
+eval_node(struct evk_expr *e, int i)
 {
 	const struct node *nd = &e->n[i];
 	struct val a, b;
 	int rc;
 
 	switch (nd->op) {
-	case N_AND:
-		a = eval(e, nd->a);
-		return boolean(truthy(&a) && (b = eval(e, nd->b), truthy(&b)));
-	case N_OR:
-		a = eval(e, nd->a);
-		return boolean(truthy(&a) || (b = eval(e, nd->b), truthy(&b)));
 	case N_NOT: a = eval(e, nd->a); return boolean(!truthy(&a));
 	case N_PATH: return lookup(e, nd);
 	case N_LIT: return nd->lit;
@@ -1627,6 +1680,25 @@ eval(struct evk_expr *e, int i)
 		return b;
 	default: return call(e, nd);
 	}
+}
+
+/* && and || short-circuit; their chains are right-deep (parse_chain()), so
+ * the right operand is taken in this loop rather than by recursion. */
+static struct val
+eval(struct evk_expr *e, int i)
+{
+	struct val v;
+	int chained = 0;
+
+	while (e->n[i].op == N_AND || e->n[i].op == N_OR) {
+		v = eval(e, e->n[i].a);
+		if (truthy(&v) == (e->n[i].op == N_OR))
+			return boolean(truthy(&v));
+		i = e->n[i].b;
+		chained = 1;
+	}
+	v = eval_node(e, i);
+	return chained ? boolean(truthy(&v)) : v;
 }
 
 int
@@ -1749,8 +1821,13 @@ needles(struct evk_expr *e, int i)
 	int exact;
 	size_t pl;
 
+	/* Down the right-deep && chain in a loop (see parse_chain()). */
+	while (nd->op == N_AND) {
+		if (needles(e, nd->a) < 0)
+			return -1;
+		nd = &e->n[nd->b];
+	}
 	switch (nd->op) {
-	case N_AND: return needles(e, nd->a) < 0 ? -1 : needles(e, nd->b);
 	case N_TOPIC:
 		pl = evk_topic_literal_prefix(nd->str, nd->slen, &exact);
 		if (pl == 0)
@@ -1797,7 +1874,8 @@ evk_expr_prefilter(const struct evk_expr *e, const char *p, size_t n)
 	if (i == e->nneedles)
 		return 1;
 	/* A needle is missing; an escape could still spell it. */
-	for (bs = p; (bs = memchr(bs, '\\', (size_t)(p + n - bs))) != NULL;
+	for (bs = p; bs < p + n &&
+	     (bs = memchr(bs, '\\', (size_t)(p + n - bs))) != NULL;
 	     bs += 2)
 		if (bs + 1 < p + n && (bs[1] == 'u' || bs[1] == '/'))
 			return 1;
@@ -1848,6 +1926,7 @@ evk_expr_compile(const char *src, struct evk_err *err)
 	ps.src = src;
 	ps.len = strlen(src);
 	ps.err = err;
+	ps.depth = -1; /* the expression itself is not a level of nesting */
 	if (next(&ps) == 0) {
 		if (ps.t == T_EOF)
 			fail(&ps, 0, "empty expression");

@@ -449,7 +449,7 @@ Try 'evfilter --help' for more information." ]
 	# Nesting is bounded.
 	run --separate-stderr evfilter "$(printf '(%.0s' $(seq 1 250))x" < /dev/null
 	[ "$status" -eq 2 ]
-	[[ "$stderr" == "evfilter: column 201: expression nested too deep"* ]]
+	[[ "$stderr" == "evfilter: column 202: expression nested too deep"* ]]
 }
 
 @test "type rules: no coercion, absent is not null, exact integers, times as instants" {

@@ -99,6 +99,21 @@ t_rng(void)
 	return t_rng_state * UINT64_C(2685821657736338717);
 }
 
+/* A malloc'd copy of s[0..n) without a NUL after it, so that under SAN=1
+ * a read past the span is an error. */
+static inline char *
+t_dup_exact(const char *s, size_t n)
+{
+	char *p = malloc(n ? n : 1);
+
+	if (p == NULL) {
+		perror("malloc");
+		exit(2);
+	}
+	memcpy(p, s, n);
+	return p;
+}
+
 /* Directory of the test vectors (tests/vectors unless EVKIT_VECTORS). */
 static inline const char *
 t_vectors(void)

@@ -9,24 +9,10 @@
 #include "evkit/topic.h"
 #include "t.h"
 
-/* A malloc'd copy of s[0..n) without a NUL after it. */
-static char *
-dup_exact(const char *s, size_t n)
-{
-	char *p = malloc(n ? n : 1);
-
-	if (p == NULL) {
-		perror("malloc");
-		exit(2);
-	}
-	memcpy(p, s, n);
-	return p;
-}
-
 static int
 match_n(const char *pat, size_t plen, const char *top, size_t tlen)
 {
-	char *p = dup_exact(pat, plen), *t = dup_exact(top, tlen);
+	char *p = t_dup_exact(pat, plen), *t = t_dup_exact(top, tlen);
 	int rc = evk_topic_match(p, plen, t, tlen);
 
 	free(p);
@@ -44,7 +30,7 @@ static size_t
 prefix(const char *pat, int *exact)
 {
 	size_t n = strlen(pat), r;
-	char *p = dup_exact(pat, n);
+	char *p = t_dup_exact(pat, n);
 
 	r = evk_topic_literal_prefix(p, n, exact);
 	free(p);
