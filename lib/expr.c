@@ -373,6 +373,10 @@ show(char *out, size_t size, const char *p, size_t n)
 		}
 		i++;
 	}
+	if (i < n && o + 4 < size) {
+		memcpy(out + o, "...", 3); /* cut: say so */
+		o += 3;
+	}
 	out[o] = '\0';
 }
 
@@ -416,8 +420,9 @@ units_pow10(int n)
 static int
 lex_number(struct parser *ps)
 {
-	const char *s = ps->src, *end = s + ps->len;
+	const char *s = ps->src;
 	size_t p = ps->pos, q;
+	char tok[200];
 
 	/* A time: four digits and '-' (a date) start one. */
 	if (p + 4 < ps->len && is_digit(s[p]) && is_digit(s[p + 1]) &&
@@ -427,9 +432,10 @@ lex_number(struct parser *ps)
 		     s[q] != '\0';
 		     q++)
 			;
-		if (evk_time_parse(s + p, q - p, &ps->tm, NULL) < 0)
-			return fail(ps, p, "invalid time '%.*s'", (int)(q - p),
-			    s + p);
+		if (evk_time_parse(s + p, q - p, &ps->tm, NULL) < 0) {
+			show(tok, sizeof tok, s + p, q - p);
+			return fail(ps, p, "invalid time '%s'", tok);
+		}
 		ps->t = T_TIME;
 		ps->tlen = q - p;
 		return 0;
@@ -499,10 +505,10 @@ lex_number(struct parser *ps)
 		ps->tlen = q - p;
 		return 0;
 	}
-	if (!evk_json_is_number(s + p, q - p))
-		return fail(ps, p, "invalid number '%.*s'", (int)(q - p),
-		    s + p);
-	(void)end;
+	if (!evk_json_is_number(s + p, q - p)) {
+		show(tok, sizeof tok, s + p, q - p);
+		return fail(ps, p, "invalid number '%s'", tok);
+	}
 	ps->t = T_NUMBER;
 	ps->tlen = q - p;
 	return 0;

@@ -2129,6 +2129,25 @@ TEST(regress_nesting_limit_as_documented)
 	CHECK_INT(depth_column("!(", 100, ")", msg, sizeof msg), 0);
 }
 
+/* Regression (found by fuzz_expr): "invalid number '...'" quoted the whole
+ * token, so a long one was cut by the message buffer and the message
+ * ended with a period. */
+TEST(regress_long_token_message)
+{
+	struct evk_err e = EVK_ERR_ZERO;
+	char *s = repeat("x > 1e308", ".", 300, "", "");
+	size_t n;
+
+	CHECK(evk_expr_compile(s, &e) == NULL);
+	CHECK_INT(e.column, 5);
+	n = strlen(e.msg);
+	CHECK(n < 80);
+	CHECK(n > 0 && e.msg[n - 1] == '\'');
+	CHECK(strncmp(e.msg, "invalid number '1e308....", 25) == 0);
+	CHECK(strstr(e.msg, "...'") != NULL);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -2156,6 +2175,7 @@ main(void)
 	RUN(regress_long_flat_chain);
 	RUN(regress_error_message_bytes);
 	RUN(regress_nesting_limit_as_documented);
+	RUN(regress_long_token_message);
 	evk_json_checker_free(chk);
 	return t_done();
 }

@@ -1,0 +1,622 @@
+/*
+ * lib/canon.c - RFC 8785 (JCS) canonicalization.
+ *
+ * The text has been checked (evk_json_check()), so this is a walk with the
+ * json.c navigation helpers, never a second parser: evk_json_iter_next()
+ * yields each member or element as a span, and strings are decoded with
+ * evk_json_unescape() and written back with evk_json_escape(), whose
+ * minimal escapes are exactly the ones JCS prescribes.
+ *
+ * The walk is a loop over an explicit stack of open containers rather than
+ * recursion, so that nesting costs heap memory, not C stack, even when a
+ * checker with a large depth limit accepted the text.  An object's members
+ * are collected and sorted when it opens, and sit on a second stack until
+ * it closes.  Both stacks start in arrays inside struct canon (on the C
+ * stack, about 2.5 KiB), large enough for a typical event, so that
+ * canonicalizing one allocates nothing unless a key or string holds an
+ * escape or a number needs strtod().
+ *
+ * Keys are compared as UTF-16 code units without converting them: UTF-8
+ * byte order is code point order, and UTF-16 order differs from it only in
+ * that U+E000..U+FFFF (UTF-8 lead bytes EE and EF) come after the
+ * supplementary planes (lead bytes F0..F4, surrogates in UTF-16).  Two
+ * valid UTF-8 strings with a common prefix first differ either at two
+ * lead bytes or at two continuation bytes after the same lead byte, so
+ * ranking EE and EF above every other byte gives UTF-16 order.
+ *
+ * Numbers take one of two paths.  A number with at most 15 significant
+ * digits and a moderate exponent is written from its own digits, without
+ * floating point: such a decimal is the shortest that reads back as its
+ * double (DBL_DIG is 15), so JCS's digits are its digits with the zeros
+ * around them dropped.  Longer or extreme numbers are converted with
+ * strtod(), and the shortest round-trip digits of the double are found by
+ * printing it with 15, 16 and 17 significant digits (see shortest()).
+ * Neither path writes or reads a decimal point, so the locale's
+ * LC_NUMERIC never matters.
+ */
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evkit/canon.h"
+#include "evkit/json.h"
+#include "internal.h"
+
+/* Sizes of the stacks inside struct canon: a CloudEvent has about ten
+ * members and two or three levels. */
+#define INLINE_MEMBERS 32
+#define INLINE_FRAMES 16
+
+/* Objects with at most this many members are sorted by insertion, which
+ * for a handful beats qsort()'s indirect calls (and glibc's allocation). */
+#define SMALL_OBJECT 16
+
+/* Numbers with at most this many significant digits, whose magnitude is
+ * between 1e-290 and 1e300 (safely normal and finite), are written from
+ * their text; see fast_digits(). */
+#define FAST_DIGITS 15
+#define FAST_NMIN (-290)
+#define FAST_NMAX 300
+
+/* Exponents are read up to here and then saturate: beyond it every
+ * number is 0 or infinite whatever its digits (unless it had some 10^15
+ * digits, more than memory holds). */
+#define EXP_CLAMP 1000000000000000LL
+
+/*
+ * One member of an object being written: the key as written in the input
+ * (with quotes, re-escaped on output), its decoded bytes for sorting, and
+ * the value.  The decoded bytes are in the input when the key had no
+ * escape, else in c->dec at `doff` (the pointer is set once all keys of
+ * the object are decoded, as c->dec may move while it grows).
+ */
+struct member {
+	struct evk_span key;
+	const char *dp;
+	size_t dlen;
+	size_t doff;
+	struct evk_span value;
+};
+
+/* An open container.  Objects walk their sorted members
+ * c->mem[next..end), which start at `start`; arrays walk the input. */
+struct frame {
+	struct evk_json_iter it;
+	size_t start, next, end;
+	int object;
+	int first;
+};
+
+/* State of one evk_canon() call. */
+struct canon {
+	const char *base; /* the input, for columns */
+	struct evk_buf *out;
+	struct evk_err *err;
+	struct member *mem;
+	size_t nmem, memcap;
+	struct frame *fr;
+	size_t nfr, frcap;
+	struct evk_buf dec; /* decoded keys of the object being sorted */
+	struct evk_buf tmp; /* a decoded string; a number for strtod() */
+	struct member mem0[INLINE_MEMBERS];
+	struct frame fr0[INLINE_FRAMES];
+};
+
+static inline int
+is_digit(char ch)
+{
+	return (unsigned char)(ch - '0') < 10;
+}
+
+static inline int
+is_ws(char ch)
+{
+	return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+}
+
+static int
+nomem(struct canon *c)
+{
+	return evk__err(c->err, EVK_ENOMEM, 0, "out of memory");
+}
+
+/* Only text the checker did not accept gets here. */
+static int
+invalid(struct canon *c, const char *at)
+{
+	return evk__err(c->err, EVK_EJSON, (size_t)(at - c->base) + 1,
+	    "invalid JSON (not checked)");
+}
+
+/*
+ * Makes room for `need` items of `size` bytes in *arr, which holds *cap
+ * and starts as the inline array `inl` (never freed here).  Returns 0 or
+ * EVK_ENOMEM, leaving *arr as it was.
+ */
+static int
+grow(void **arr, size_t *cap, size_t need, size_t size, void *inl)
+{
+	size_t n = *cap;
+	void *p;
+
+	if (need <= n)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / size)
+			return EVK_ENOMEM;
+		n *= 2;
+	}
+	if (*arr == inl) {
+		if ((p = malloc(n * size)) == NULL)
+			return EVK_ENOMEM;
+		memcpy(p, *arr, *cap * size);
+	} else if ((p = realloc(*arr, n * size)) == NULL)
+		return EVK_ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+/*** keys ***/
+
+/* A byte's rank in UTF-16 order (see the top of the file); one-to-one,
+ * so that even undecodable keys of unchecked text are totally ordered. */
+static inline unsigned
+utf16_rank(unsigned char b)
+{
+	return b == 0xee || b == 0xef ? b + 0x20u : b;
+}
+
+/* Orders members by key in UTF-16 code units; equal keys (only in
+ * unchecked text) by position, so that the order is total. */
+static int
+key_cmp(const struct member *a, const struct member *b)
+{
+	const unsigned char *x = (const unsigned char *)a->dp;
+	const unsigned char *y = (const unsigned char *)b->dp;
+	size_t n = a->dlen < b->dlen ? a->dlen : b->dlen, i;
+
+	for (i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return utf16_rank(x[i]) < utf16_rank(y[i]) ? -1 : 1;
+	if (a->dlen != b->dlen)
+		return a->dlen < b->dlen ? -1 : 1;
+	if (a->key.p != b->key.p)
+		return a->key.p < b->key.p ? -1 : 1;
+	return 0;
+}
+
+static int
+key_qcmp(const void *a, const void *b)
+{
+	return key_cmp(a, b);
+}
+
+static void
+sort_members(struct member *a, size_t n)
+{
+	struct member t;
+	size_t i, j;
+
+	if (n > SMALL_OBJECT) {
+		qsort(a, n, sizeof *a, key_qcmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		t = a[i];
+		for (j = i; j > 0 && key_cmp(&a[j - 1], &t) > 0; j--)
+			a[j] = a[j - 1];
+		a[j] = t;
+	}
+}
+
+/*** scalars ***/
+
+/*
+ * Writes a checked string span.  Without a backslash its bytes are already
+ * canonical (the checker allows no raw control, quote or backslash);
+ * otherwise it is decoded and escaped again, minimally.
+ */
+static int
+put_string(struct canon *c, struct evk_span s)
+{
+	if (memchr(s.p, '\\', s.len) == NULL)
+		return evk_buf_add(c->out, s.p, s.len) < 0 ? nomem(c) : 0;
+	evk_buf_reset(&c->tmp);
+	if (evk_json_unescape(s, &c->tmp) < 0 ||
+	    evk_json_escape(c->out, c->tmp.p != NULL ? c->tmp.p : "",
+	        c->tmp.len) < 0)
+		return nomem(c);
+	return 0;
+}
+
+static int
+put_literal(struct canon *c, struct evk_span v, const char *lit, size_t n)
+{
+	if (v.len != n || memcmp(v.p, lit, n) != 0)
+		return invalid(c, v.p);
+	return evk_buf_add(c->out, lit, n) < 0 ? nomem(c) : 0;
+}
+
+/*
+ * Appends a positive or negative number with significant digits d[0..k)
+ * (no leading or trailing zero) and value 0.d * 10^n as ECMAScript's
+ * Number.prototype.toString() does (ECMA-262, Number::toString, with n
+ * as there): plain digits for 1e-6 <= |x| < 1e21, else one digit, the
+ * others after a point, and an exponent with its sign.
+ */
+static int
+put_es_number(struct evk_buf *out, int neg, const char *d, int k, int n)
+{
+	char b[64], *w = b;
+
+	if (neg)
+		*w++ = '-';
+	if (k <= n && n <= 21) {
+		memcpy(w, d, (size_t)k);
+		w += k;
+		memset(w, '0', (size_t)(n - k));
+		w += n - k;
+	} else if (0 < n && n <= 21) {
+		memcpy(w, d, (size_t)n);
+		w += n;
+		*w++ = '.';
+		memcpy(w, d + n, (size_t)(k - n));
+		w += k - n;
+	} else if (-6 < n && n <= 0) {
+		*w++ = '0';
+		*w++ = '.';
+		memset(w, '0', (size_t)-n);
+		w += -n;
+		memcpy(w, d, (size_t)k);
+		w += k;
+	} else {
+		*w++ = d[0];
+		if (k > 1) {
+			*w++ = '.';
+			memcpy(w, d + 1, (size_t)(k - 1));
+			w += k - 1;
+		}
+		w += snprintf(w, (size_t)(b + sizeof b - w), "e%c%d",
+		    n - 1 < 0 ? '-' : '+', n - 1 < 0 ? 1 - n : n - 1);
+	}
+	return evk_buf_add(out, b, (size_t)(w - b));
+}
+
+/* Nonzero when m * 10^e reads back as exactly `a`.  No decimal point, so
+ * strtod() reads it the same in every locale. */
+static int
+reads_as(uint64_t m, int e, double a)
+{
+	char b[48];
+
+	snprintf(b, sizeof b, "%" PRIu64 "e%d", m, e);
+	return strtod(b, NULL) == a;
+}
+
+/*
+ * The `prec` significant digits of `a` (> 0, finite), correctly rounded by
+ * printf, as m * 10^e.  The digits are read around whatever decimal point
+ * the locale prints.
+ */
+static void
+sci(double a, int prec, uint64_t *m, int *e)
+{
+	char b[64];
+	const char *s;
+	int x = 0, neg = 0;
+
+	snprintf(b, sizeof b, "%.*e", prec - 1, a);
+	*m = 0;
+	for (s = b; *s != '\0' && *s != 'e'; s++)
+		if (is_digit(*s))
+			*m = *m * 10 + (uint64_t)(*s - '0');
+	if (*s == 'e') {
+		s++;
+		if (*s == '-' || *s == '+')
+			neg = *s++ == '-';
+		for (; is_digit(*s); s++)
+			x = x * 10 + (*s - '0');
+	}
+	*e = (neg ? -x : x) - (prec - 1);
+}
+
+/*
+ * Finds the shortest digits m (without trailing zeros) with m * 10^e
+ * reading back as `a` (> 0, finite), choosing among equally short ones
+ * the nearest, as ECMAScript requires.
+ *
+ * For a normal double, if some decimal of at most 15 digits reads back
+ * as it, printing 15 digits gives that decimal (DBL_DIG), so one try
+ * finds every answer up to 15 digits.  With 16 the nearest 16-digit
+ * decimal may miss the round-trip interval (lopsided at a power of two)
+ * while its neighbour on the other side of `a` hits it; 17 always hit.
+ * Subnormals have fewer significant bits, so there every length from 1 is
+ * tried: their spacing is even, so the nearest decimal of a length hits
+ * whenever any does.
+ */
+static void
+shortest(double a, uint64_t *mp, int *ep)
+{
+	uint64_t m;
+	int e, prec;
+
+	for (prec = a < DBL_MIN ? 1 : 15;; prec++) {
+		sci(a, prec, &m, &e);
+		if (prec >= 17 || reads_as(m, e, a))
+			break;
+		if (prec == 16) {
+			if (reads_as(m + 1, e, a)) {
+				m++;
+				break;
+			}
+			if (reads_as(m - 1, e, a)) {
+				m--;
+				break;
+			}
+		}
+	}
+	while (m % 10 == 0) {
+		m /= 10;
+		e++;
+	}
+	*mp = m;
+	*ep = e;
+}
+
+/*
+ * Writes a number span.  Its digits are those of the integer part then the
+ * fraction (fl of them), and the value is 0.d * 10^n once leading and
+ * trailing zeros are dropped.
+ */
+static int
+put_number(struct canon *c, struct evk_span v)
+{
+	const char *p = v.p, *end = v.p + v.len, *ip, *fp = NULL;
+	size_t il, fl = 0, i, total, z = SIZE_MAX, l = 0;
+	long long ex = 0, n;
+	int neg = 0, eneg = 0, k;
+	char d[24], *w;
+	uint64_t m;
+	int e;
+	double x;
+
+	if (p < end && *p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (ip = p; p < end && is_digit(*p); p++)
+		;
+	if ((il = (size_t)(p - ip)) == 0)
+		return invalid(c, p);
+	if (p < end && *p == '.') {
+		for (fp = ++p; p < end && is_digit(*p); p++)
+			;
+		if ((fl = (size_t)(p - fp)) == 0)
+			return invalid(c, p);
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		if (++p < end && (*p == '+' || *p == '-'))
+			eneg = *p++ == '-';
+		if (p == end || !is_digit(*p))
+			return invalid(c, p);
+		for (; p < end && is_digit(*p); p++)
+			if (ex < EXP_CLAMP)
+				ex = ex * 10 + (*p - '0');
+		if (eneg)
+			ex = -ex;
+	}
+	if (p != end)
+		return invalid(c, p);
+
+	/* The first and last nonzero digits, z and l. */
+	total = il + fl;
+	for (i = 0; i < total; i++)
+		if ((i < il ? ip[i] : fp[i - il]) != '0') {
+			if (z == SIZE_MAX)
+				z = i;
+			l = i;
+		}
+	if (z == SIZE_MAX) /* zero, -0 included */
+		return evk_buf_add(c->out, "0", 1) < 0 ? nomem(c) : 0;
+	n = (long long)il - (long long)z + ex;
+
+	if (l - z < FAST_DIGITS && n > FAST_NMIN && n < FAST_NMAX) {
+		for (w = d, i = z; i <= l; i++)
+			*w++ = i < il ? ip[i] : fp[i - il];
+		return put_es_number(c->out, neg, d, (int)(w - d), (int)n) < 0
+		    ? nomem(c)
+		    : 0;
+	}
+
+	/* strtod() reads "D...De<n-k>" (the digits as an integer). */
+	evk_buf_reset(&c->tmp);
+	if (evk_buf_reserve(&c->tmp, l - z + 32) < 0)
+		return nomem(c);
+	w = c->tmp.p;
+	for (i = z; i <= l; i++)
+		*w++ = i < il ? ip[i] : fp[i - il];
+	snprintf(w, 32, "e%lld", n - (long long)(l - z + 1));
+	x = strtod(c->tmp.p, NULL);
+	if (isinf(x))
+		return evk__err(c->err, EVK_ERANGE, (size_t)(v.p - c->base) + 1,
+		    "number out of range for JCS");
+	if (x == 0) /* below the smallest subnormal */
+		return evk_buf_add(c->out, "0", 1) < 0 ? nomem(c) : 0;
+	shortest(x, &m, &e);
+	k = snprintf(d, sizeof d, "%" PRIu64, m);
+	return put_es_number(c->out, neg, d, k, e + k) < 0 ? nomem(c) : 0;
+}
+
+/*** containers ***/
+
+static int
+push(struct canon *c, int object, size_t start, struct evk_span v)
+{
+	struct frame *f;
+
+	if (c->nfr == c->frcap &&
+	    grow((void **)&c->fr, &c->frcap, c->nfr + 1, sizeof *f, c->fr0) < 0)
+		return nomem(c);
+	f = &c->fr[c->nfr++];
+	f->object = object;
+	f->first = 1;
+	f->start = f->next = start;
+	f->end = c->nmem;
+	evk_json_iter_init(&f->it, v);
+	return 0;
+}
+
+/* Collects, decodes and sorts the members of object `v`, pushes it and
+ * writes its opening brace. */
+static int
+open_object(struct canon *c, struct evk_span v)
+{
+	struct evk_json_iter it;
+	struct evk_span k, val;
+	struct member *m;
+	size_t start = c->nmem, i;
+	int rc;
+
+	evk_buf_reset(&c->dec);
+	evk_json_iter_init(&it, v);
+	while (evk_json_iter_next(&it, &k, &val)) {
+		if (k.len < 2 || k.p[0] != '"' || k.p[k.len - 1] != '"')
+			return invalid(c, val.p);
+		if (c->nmem == c->memcap &&
+		    grow((void **)&c->mem, &c->memcap, c->nmem + 1, sizeof *m,
+		        c->mem0) < 0)
+			return nomem(c);
+		m = &c->mem[c->nmem++];
+		m->key = k;
+		m->value = val;
+		m->dp = k.p + 1;
+		m->dlen = k.len - 2;
+		if (memchr(m->dp, '\\', m->dlen) != NULL) {
+			m->dp = NULL;
+			m->doff = c->dec.len;
+			if (evk_json_unescape(k, &c->dec) < 0)
+				return nomem(c);
+			m->dlen = c->dec.len - m->doff;
+		}
+	}
+	for (i = start; i < c->nmem; i++)
+		if (c->mem[i].dp == NULL)
+			c->mem[i].dp = c->dec.p + c->mem[i].doff;
+	sort_members(c->mem + start, c->nmem - start);
+	if ((rc = push(c, 1, start, v)) < 0)
+		return rc;
+	return evk_buf_add(c->out, "{", 1) < 0 ? nomem(c) : 0;
+}
+
+/* Writes a scalar, or opens a container for the loop in walk(). */
+static int
+put_value(struct canon *c, struct evk_span v)
+{
+	int rc;
+
+	switch (evk_json_type_of(v)) {
+	case EVK_JSON_OBJECT: return open_object(c, v);
+	case EVK_JSON_ARRAY:
+		if ((rc = push(c, 0, c->nmem, v)) < 0)
+			return rc;
+		return evk_buf_add(c->out, "[", 1) < 0 ? nomem(c) : 0;
+	case EVK_JSON_STRING: return put_string(c, v);
+	case EVK_JSON_NUMBER: return put_number(c, v);
+	case EVK_JSON_TRUE: return put_literal(c, v, "true", 4);
+	case EVK_JSON_FALSE: return put_literal(c, v, "false", 5);
+	case EVK_JSON_NULL: return put_literal(c, v, "null", 4);
+	default: return invalid(c, v.p);
+	}
+}
+
+/*
+ * Writes the value `v` and, container by container, everything in it:
+ * each turn writes the next member or element of the innermost open
+ * container, or closes it.
+ */
+static int
+walk(struct canon *c, struct evk_span v)
+{
+	struct frame *f;
+	struct member *m;
+	struct evk_span k;
+	int rc;
+
+	if ((rc = put_value(c, v)) < 0)
+		return rc;
+	while (c->nfr > 0) {
+		f = &c->fr[c->nfr - 1];
+		if (f->object ? f->next == f->end
+		              : !evk_json_iter_next(&f->it, &k, &v)) {
+			if (evk_buf_add(c->out, f->object ? "}" : "]", 1) < 0)
+				return nomem(c);
+			c->nmem = f->start;
+			c->nfr--;
+			continue;
+		}
+		if (!f->first && evk_buf_add(c->out, ",", 1) < 0)
+			return nomem(c);
+		f->first = 0;
+		if (f->object) {
+			/* Copied out: opening a child object may move c->mem. */
+			m = &c->mem[f->next++];
+			v = m->value;
+			if ((rc = put_string(c, m->key)) < 0)
+				return rc;
+			if (evk_buf_add(c->out, ":", 1) < 0)
+				return nomem(c);
+		}
+		/* f is not used after this: a push may move c->fr. */
+		if ((rc = put_value(c, v)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+evk_canon(const char *p, size_t len, struct evk_buf *out, struct evk_err *err)
+{
+	struct canon c;
+	struct evk_span v;
+	size_t mark = out->len;
+	int rc;
+
+	c.base = p;
+	while (len > 0 && is_ws(p[0])) {
+		p++;
+		len--;
+	}
+	while (len > 0 && is_ws(p[len - 1]))
+		len--;
+	if (len == 0)
+		return evk__err(err, EVK_EJSON, 1, "empty input");
+	c.out = out;
+	c.err = err;
+	c.mem = c.mem0;
+	c.memcap = INLINE_MEMBERS;
+	c.nmem = 0;
+	c.fr = c.fr0;
+	c.frcap = INLINE_FRAMES;
+	c.nfr = 0;
+	c.dec = (struct evk_buf)EVK_BUF_ZERO;
+	c.tmp = (struct evk_buf)EVK_BUF_ZERO;
+	v.p = p;
+	v.len = len;
+	if ((rc = walk(&c, v)) < 0) {
+		out->len = mark;
+		if (out->p != NULL)
+			out->p[mark] = '\0';
+	}
+	if (c.mem != c.mem0)
+		free(c.mem);
+	if (c.fr != c.fr0)
+		free(c.fr);
+	evk_buf_free(&c.dec);
+	evk_buf_free(&c.tmp);
+	return rc;
+}
