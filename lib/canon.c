@@ -14,7 +14,10 @@
  * it closes.  Both stacks start in arrays inside struct canon (on the C
  * stack, about 2.5 KiB), large enough for a typical event, so that
  * canonicalizing one allocates nothing unless a key or string holds an
- * escape or a number needs strtod().
+ * escape or a number needs strtod().  Iteration finds the end of each
+ * value by skipping it, so every byte is read once more per container
+ * around it: O(length * depth), which the checker's depth limit keeps
+ * linear.
  *
  * Keys are compared as UTF-16 code units without converting them: UTF-8
  * byte order is code point order, and UTF-16 order differs from it only in
@@ -29,10 +32,10 @@
  * floating point: such a decimal is the shortest that reads back as its
  * double (DBL_DIG is 15), so JCS's digits are its digits with the zeros
  * around them dropped.  Longer or extreme numbers are converted with
- * strtod(), and the shortest round-trip digits of the double are found by
- * printing it with 15, 16 and 17 significant digits (see shortest()).
- * Neither path writes or reads a decimal point, so the locale's
- * LC_NUMERIC never matters.
+ * strtod(), and the shortest digits that read back as the double are
+ * found with a few more strtod() calls and one printf(), rarely two
+ * (see shortest()).  Neither path writes or reads a decimal point, so the
+ * locale's LC_NUMERIC never matters.
  */
 #include <float.h>
 #include <inttypes.h>
@@ -57,7 +60,7 @@
 
 /* Numbers with at most this many significant digits, whose magnitude is
  * between 1e-290 and 1e300 (safely normal and finite), are written from
- * their text; see fast_digits(). */
+ * their text; see put_number(). */
 #define FAST_DIGITS 15
 #define FAST_NMIN (-290)
 #define FAST_NMAX 300
@@ -242,6 +245,32 @@ put_literal(struct canon *c, struct evk_span v, const char *lit, size_t n)
 	return evk_buf_add(c->out, lit, n) < 0 ? nomem(c) : 0;
 }
 
+/* Writes `v` in decimal at w (at most 20 bytes, no NUL) and returns the
+ * end.  printf() would do, but costs more than the rest of a number. */
+static char *
+put_u64(char *w, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*w++ = t[--n];
+	return w;
+}
+
+/* Writes "e", the sign when negative (or always with `plus`), and |x|. */
+static char *
+put_exp(char *w, long long x, int plus)
+{
+	*w++ = 'e';
+	if (x < 0 || plus)
+		*w++ = x < 0 ? '-' : '+';
+	return put_u64(w, x < 0 ? 0 - (uint64_t)x : (uint64_t)x);
+}
+
 /*
  * Appends a positive or negative number with significant digits d[0..k)
  * (no leading or trailing zero) and value 0.d * 10^n as ECMAScript's
@@ -281,8 +310,7 @@ put_es_number(struct evk_buf *out, int neg, const char *d, int k, int n)
 			memcpy(w, d + 1, (size_t)(k - 1));
 			w += k - 1;
 		}
-		w += snprintf(w, (size_t)(b + sizeof b - w), "e%c%d",
-		    n - 1 < 0 ? '-' : '+', n - 1 < 0 ? 1 - n : n - 1);
+		w = put_exp(w, n - 1, 1);
 	}
 	return evk_buf_add(out, b, (size_t)(w - b));
 }
@@ -294,7 +322,7 @@ reads_as(uint64_t m, int e, double a)
 {
 	char b[48];
 
-	snprintf(b, sizeof b, "%" PRIu64 "e%d", m, e);
+	*put_exp(put_u64(b, m), e, 0) = '\0';
 	return strtod(b, NULL) == a;
 }
 
@@ -325,41 +353,87 @@ sci(double a, int prec, uint64_t *m, int *e)
 	*e = (neg ? -x : x) - (prec - 1);
 }
 
+/* The value of the decimal digits s[0..n), n <= 19. */
+static uint64_t
+digits_u64(const char *s, size_t n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	return v;
+}
+
 /*
  * Finds the shortest digits m (without trailing zeros) with m * 10^e
  * reading back as `a` (> 0, finite), choosing among equally short ones
- * the nearest, as ECMAScript requires.
+ * the nearest to `a` (the even one on a tie), as ECMAScript requires.
+ * `a` is the double nearest to the input decimal D = 0.s * 10^n, whose
+ * k significant digits are s[0..k).  printf() is the costly step (about
+ * four times strtod()), so it runs once where it can.
  *
- * For a normal double, if some decimal of at most 15 digits reads back
- * as it, printing 15 digits gives that decimal (DBL_DIG), so one try
- * finds every answer up to 15 digits.  With 16 the nearest 16-digit
- * decimal may miss the round-trip interval (lopsided at a power of two)
- * while its neighbour on the other side of `a` hits it; 17 always hit.
- * Subnormals have fewer significant bits, so there every length from 1 is
- * tried: their spacing is even, so the nearest decimal of a length hits
- * whenever any does.
+ * For a normal double the round-trip interval I(a) is at most 2^-52 * a
+ * wide, narrower than half the gap between decimals of 15 digits, so it
+ * holds at most one of them, and D lies in it.  Hence: D itself when it
+ * has at most 15 digits; else D rounded to 15 digits when that reads back
+ * (the one candidate near D).  Then 16 digits: with a's 17 digits from
+ * printf (always read back, and within half a unit of `a`), their last
+ * digit tells on which side of the 16-digit midpoint `a` lies, unless it
+ * is 5.  The 16-digit decimal nearest to `a` may miss I(a), which is
+ * lopsided at a power of two, while its neighbour on the other side of
+ * `a` hits it: that one is tried too.  When the 17 digits end in 5 and
+ * both 16-digit neighbours read back, printf rounding to 16 digits picks
+ * the nearer (it rounds the exact value).  Subnormals have fewer
+ * significant bits but even spacing: every length from 1 is tried, and
+ * the nearest decimal of a length hits whenever any does.
  */
 static void
-shortest(double a, uint64_t *mp, int *ep)
+shortest(double a, const char *s, size_t k, long long n, uint64_t *mp, int *ep)
 {
-	uint64_t m;
-	int e, prec;
+	uint64_t m, q, r;
+	int e, prec, last, lo, hi;
 
-	for (prec = a < DBL_MIN ? 1 : 15;; prec++) {
-		sci(a, prec, &m, &e);
-		if (prec >= 17 || reads_as(m, e, a))
-			break;
-		if (prec == 16) {
-			if (reads_as(m + 1, e, a)) {
-				m++;
-				break;
-			}
-			if (reads_as(m - 1, e, a)) {
-				m--;
-				break;
-			}
+	if (a < DBL_MIN) {
+		for (prec = 1; prec < 17; prec++) {
+			sci(a, prec, &m, &e);
+			if (reads_as(m, e, a))
+				goto strip;
 		}
+		sci(a, 17, &m, &e);
+		goto strip;
 	}
+	if (k <= 15) {
+		m = digits_u64(s, k);
+		e = (int)(n - (long long)k);
+		goto strip;
+	}
+	m = digits_u64(s, 15) + (s[15] >= '5');
+	e = (int)(n - 15);
+	if (reads_as(m, e, a))
+		goto strip;
+	sci(a, 17, &m, &e);
+	last = (int)(m % 10);
+	q = m / 10;
+	if (last == 0)
+		goto strip;
+	if (last == 5) {
+		lo = reads_as(q, e + 1, a);
+		hi = reads_as(q + 1, e + 1, a);
+		if (lo && hi)
+			sci(a, 16, &m, &e);
+		else if (lo || hi) {
+			m = lo ? q : q + 1;
+			e++;
+		}
+		goto strip;
+	}
+	r = last > 5 ? q + 1 : q; /* the nearest; then the other side */
+	if (reads_as(r, e + 1, a) ||
+	    reads_as(r = last > 5 ? q : q + 1, e + 1, a)) {
+		m = r;
+		e++;
+	}
+strip:
 	while (m % 10 == 0) {
 		m /= 10;
 		e++;
@@ -433,22 +507,23 @@ put_number(struct canon *c, struct evk_span v)
 		    : 0;
 	}
 
-	/* strtod() reads "D...De<n-k>" (the digits as an integer). */
+	/* strtod() reads "D...De<n-k>" (the digits as an integer), which
+	 * shortest() also uses.  The value is positive: the sign is apart. */
 	evk_buf_reset(&c->tmp);
 	if (evk_buf_reserve(&c->tmp, l - z + 32) < 0)
 		return nomem(c);
 	w = c->tmp.p;
 	for (i = z; i <= l; i++)
 		*w++ = i < il ? ip[i] : fp[i - il];
-	snprintf(w, 32, "e%lld", n - (long long)(l - z + 1));
+	*put_exp(w, n - (long long)(l - z + 1), 0) = '\0';
 	x = strtod(c->tmp.p, NULL);
 	if (isinf(x))
 		return evk__err(c->err, EVK_ERANGE, (size_t)(v.p - c->base) + 1,
 		    "number out of range for JCS");
 	if (x == 0) /* below the smallest subnormal */
 		return evk_buf_add(c->out, "0", 1) < 0 ? nomem(c) : 0;
-	shortest(x, &m, &e);
-	k = snprintf(d, sizeof d, "%" PRIu64, m);
+	shortest(x, c->tmp.p, l - z + 1, n, &m, &e);
+	k = (int)(put_u64(d, m) - d);
 	return put_es_number(c->out, neg, d, k, e + k) < 0 ? nomem(c) : 0;
 }
 
