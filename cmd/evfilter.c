@@ -201,15 +201,20 @@ build(char **exprs, int nexprs, char **topics, int ntopics)
 	int i;
 
 	for (i = 0; i < ntopics; i++) {
-		if ((x = evk_expr_topic(topics[i], &err)) == NULL)
+		if ((x = evk_expr_topic(topics[i], &err)) == NULL) {
+			evk_expr_free(any);
 			cli_usage_error("-t %s: %s", topics[i], err.msg);
+		}
 		any = any ? evk_expr_join(any, x, 0) : x;
 		if (any == NULL)
 			cli_die(CLI_FATAL, "out of memory");
 	}
 	for (i = 0; i < nexprs; i++) {
-		if ((x = evk_expr_compile(exprs[i], &err)) == NULL)
+		if ((x = evk_expr_compile(exprs[i], &err)) == NULL) {
+			evk_expr_free(any);
+			evk_expr_free(all);
 			expr_error(exprs[i], &err);
+		}
 		all = all ? evk_expr_join(all, x, 1) : x;
 		if (all == NULL)
 			cli_die(CLI_FATAL, "out of memory");
