@@ -1055,7 +1055,7 @@ parse_regex(struct parser *ps, int a, int negate)
 			at += s[at] == '\\' && s[at + 1] == '/' ? 2 : 1;
 		return fail(ps, at, "invalid regex: %s", (char *)msg);
 	}
-	nd->jit = pcre2_jit_compile(nd->re, PCRE2_JIT_COMPLETE) == 0;
+	nd->jit = evk__jit(nd->re, PCRE2_JIT_COMPLETE);
 	if ((nd->md = pcre2_match_data_create(1, NULL)) == NULL)
 		return fail(ps, p, "out of memory");
 	ps->tlen = nf - p;

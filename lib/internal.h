@@ -18,6 +18,12 @@
 #define EVK__PRINTF(a, b)
 #define EVK__LIKELY(x) (x)
 #define EVK__UNLIKELY(x) (x)
+/* JIT-compiles a PCRE2 pattern unless EVKIT_NO_JIT is set in the
+ * environment (the interpreter gives the same results; valgrind cannot
+ * follow JIT code and reports false errors in it).  Returns nonzero when
+ * the JIT is in use.  `re` is a pcre2_code_8 *. */
+int evk__jit(void *re, unsigned options);
+
 #endif
 
 /* Fills `e` (when not NULL) with `code`, `column` and a formatted message;
@@ -29,5 +35,11 @@ int evk__err(struct evk_err *e, int code, size_t column, const char *fmt, ...)
 /* As evk__err() for EVK_EIO, with errno's text appended after ": ". */
 int evk__err_sys(struct evk_err *e, int sys_errno, const char *fmt, ...)
     EVK__PRINTF(3, 4);
+
+/* JIT-compiles a PCRE2 pattern unless EVKIT_NO_JIT is set in the
+ * environment (the interpreter gives the same results; valgrind cannot
+ * follow JIT code and reports false errors in it).  Returns nonzero when
+ * the JIT is in use.  `re` is a pcre2_code_8 *. */
+int evk__jit(void *re, unsigned options);
 
 #endif

@@ -30,6 +30,14 @@ struct evk_lineparse {
 	int ng;
 };
 
+int
+evk__jit(void *re, unsigned options)
+{
+	if (getenv("EVKIT_NO_JIT") != NULL)
+		return 0;
+	return pcre2_jit_compile(re, options) == 0;
+}
+
 void
 evk_lineparse_free(struct evk_lineparse *lp)
 {
@@ -125,7 +133,7 @@ evk_lineparse_new(const char *pattern, const char *types, struct evk_err *err)
 	}
 	/* JIT is an optimisation: without it (no JIT on this CPU) the
 	 * interpreter gives the same results. */
-	lp->jit = pcre2_jit_compile(lp->re, PCRE2_JIT_COMPLETE) == 0;
+	lp->jit = evk__jit(lp->re, PCRE2_JIT_COMPLETE);
 	if ((lp->md = pcre2_match_data_create_from_pattern(lp->re, NULL)) ==
 	    NULL)
 		goto nomem;
