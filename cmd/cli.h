@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "evkit/err.h"
+#include "evkit/frame.h"
 
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -65,6 +66,11 @@ void cli_dead_line(struct cli_dead *d, const char *p, size_t n, int crlf);
 void cli_dead_skip(void *d, const char *p, size_t n);
 /* Closes the file; dies with status 2 when the close or a write failed. */
 void cli_dead_close(struct cli_dead *d);
+
+/* A reader of `fd` the way every program reads: lines up to `max_line`,
+ * stopped by cli_stop without a race (cli_waitmask), over-long lines
+ * streamed into the dead letters `d`.  Dies when out of memory. */
+struct evk_reader *cli_reader(int fd, size_t max_line, struct cli_dead *d);
 
 /* After a failed write or flush of the program's output: a reader that
  * left (EVK_EPIPE) ends the program quietly with `status`; anything else

@@ -159,21 +159,11 @@ line(struct filter *f, const char *name, const struct evk_line *ln)
 static void
 run(struct filter *f, int fd, const char *name, size_t max_line)
 {
-	struct evk_reader_opts ro = {0};
-	struct evk_reader *r;
+	struct evk_reader *r = cli_reader(fd, max_line, &f->dead);
 	struct evk_line ln;
 	struct evk_err err;
 	int rc;
 
-	ro.max_line = max_line;
-	ro.stop = &cli_stop;
-	ro.sigmask = &cli_waitmask;
-	if (f->dead.f != NULL) {
-		ro.on_skip = cli_dead_skip;
-		ro.skip_ctx = &f->dead;
-	}
-	if ((r = evk_reader_new(fd, &ro)) == NULL)
-		cli_die(CLI_FATAL, "out of memory");
 	while (!f->done) {
 		err.msg[0] = '\0';
 		rc = evk_reader_next(r, &ln, &err);
