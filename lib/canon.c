@@ -105,6 +105,10 @@ struct canon {
 	size_t nfr, frcap;
 	struct evk_buf dec; /* decoded keys of the object being sorted */
 	struct evk_buf tmp; /* a decoded string; a number for strtod() */
+	const struct evk_span *omit; /* top-level keys to leave out */
+	size_t nomit;
+	const struct evk_span *extra; /* top-level members to add */
+	size_t nextra;
 	struct member mem0[INLINE_MEMBERS];
 	struct frame fr0[INLINE_FRAMES];
 };
@@ -546,6 +550,38 @@ push(struct canon *c, int object, size_t start, struct evk_span v)
 	return 0;
 }
 
+/* The top-level object: leaves out the members named in c->omit and adds
+ * those of c->extra (raw key and value texts). */
+static int
+edit_top(struct canon *c, size_t start)
+{
+	struct member *m;
+	size_t i, j, keep = start;
+
+	for (i = start; i < c->nmem; i++) {
+		m = &c->mem[i];
+		for (j = 0; j < c->nomit; j++)
+			if (m->dlen == c->omit[j].len &&
+			    !memcmp(m->dp, c->omit[j].p, m->dlen))
+				break;
+		if (j == c->nomit)
+			c->mem[keep++] = *m;
+	}
+	c->nmem = keep;
+	for (j = 0; j < c->nextra; j++) {
+		if (c->nmem == c->memcap &&
+		    grow((void **)&c->mem, &c->memcap, c->nmem + 1, sizeof *m,
+		        c->mem0) < 0)
+			return nomem(c);
+		m = &c->mem[c->nmem++];
+		m->key = c->extra[2 * j];
+		m->value = c->extra[2 * j + 1];
+		m->dp = m->key.p + 1;
+		m->dlen = m->key.len - 2;
+	}
+	return 0;
+}
+
 /* Collects, decodes and sorts the members of object `v`, pushes it and
  * writes its opening brace. */
 static int
@@ -582,6 +618,8 @@ open_object(struct canon *c, struct evk_span v)
 	for (i = start; i < c->nmem; i++)
 		if (c->mem[i].dp == NULL)
 			c->mem[i].dp = c->dec.p + c->mem[i].doff;
+	if (c->nfr == 0 && (rc = edit_top(c, start)) < 0)
+		return rc;
 	sort_members(c->mem + start, c->nmem - start);
 	if ((rc = push(c, 1, start, v)) < 0)
 		return rc;
@@ -656,6 +694,14 @@ walk(struct canon *c, struct evk_span v)
 int
 evk_canon(const char *p, size_t len, struct evk_buf *out, struct evk_err *err)
 {
+	return evk__canon_edit(p, len, NULL, 0, NULL, 0, out, err);
+}
+
+int
+evk__canon_edit(const char *p, size_t len, const struct evk_span *omit,
+    size_t nomit, const struct evk_span *extra, size_t nextra,
+    struct evk_buf *out, struct evk_err *err)
+{
 	struct canon c;
 	struct evk_span v;
 	size_t mark = out->len;
@@ -680,6 +726,10 @@ evk_canon(const char *p, size_t len, struct evk_buf *out, struct evk_err *err)
 	c.nfr = 0;
 	c.dec = (struct evk_buf)EVK_BUF_ZERO;
 	c.tmp = (struct evk_buf)EVK_BUF_ZERO;
+	c.omit = omit;
+	c.nomit = nomit;
+	c.extra = extra;
+	c.nextra = nextra;
 	v.p = p;
 	v.len = len;
 	if ((rc = walk(&c, v)) < 0) {
