@@ -392,30 +392,6 @@ unexpected(struct parser *ps)
 	return fail(ps, ps->tpos, "unexpected '%s'", tok);
 }
 
-/* Duration units, longest first so that "ms" wins over "m". */
-static const struct {
-	const char *u;
-	int64_t ns;
-} units[] = {
-    {"ms", INT64_C(1000000)},
-    {"us", INT64_C(1000)},
-    {"ns", 1},
-    {"s", INT64_C(1000000000)},
-    {"m", INT64_C(60000000000)},
-    {"h", INT64_C(3600000000000)},
-    {"d", INT64_C(86400000000000)},
-};
-
-static int64_t
-units_pow10(int n)
-{
-	int64_t p = 1;
-
-	while (n-- > 0)
-		p *= 10;
-	return p;
-}
-
 /* Lexes a number, a duration (10m, 1h30m, 1.5s) or a time literal. */
 static int
 lex_number(struct parser *ps)
@@ -450,54 +426,16 @@ lex_number(struct parser *ps)
 	            (s[q - 1] == 'e' || s[q - 1] == 'E'))))
 		q++;
 	if (q < ps->len && is_ident_start(s[q])) {
-		/* A duration: number-unit pairs without spaces. */
-		int64_t total = 0;
-		q = p;
-		while (q < ps->len && is_digit(s[q])) {
-			int64_t ip = 0, frac = 0, un, part;
-			size_t u;
-			int nf = 0, zeros = 0;
-			const char *dot = NULL;
-			for (; q < ps->len && is_digit(s[q]); q++)
-				if (ip > (INT64_MAX - 9) / 10)
-					return fail(ps, p, "duration too long");
-				else
-					ip = ip * 10 + (s[q] - '0');
-			if (q < ps->len && s[q] == '.')
-				for (dot = s + q++;
-				     q < ps->len && is_digit(s[q]);)
-					q++;
-			for (u = 0; u < sizeof units / sizeof units[0]; u++) {
-				size_t ul = strlen(units[u].u);
-				if (q + ul <= ps->len &&
-				    !memcmp(s + q, units[u].u, ul) &&
-				    (q + ul == ps->len ||
-				        !is_ident_start(s[q + ul]) ||
-				        is_digit(s[q + ul])))
-					break;
-			}
-			if (u == sizeof units / sizeof units[0])
-				return fail(ps, q,
-				    "unknown duration unit (use ns, us, ms, "
-				    "s, m, h or d)");
-			/* Exact in integers: the fraction keeps as many
-			 * digits as the unit has trailing zeros in ns, the
-			 * rest is below a nanosecond and dropped. */
-			un = units[u].ns;
-			for (int64_t x = un; x % 10 == 0; x /= 10)
-				zeros++;
-			for (const char *d = dot ? dot + 1 : s + q;
-			     d < s + q && is_digit(*d) && nf < zeros; d++, nf++)
-				frac = frac * 10 + (*d - '0');
-			for (int k = nf; k < zeros; k++)
-				frac *= 10;
-			part = frac * (un / units_pow10(zeros));
-			if (ip > (INT64_MAX - part) / un ||
-			    total > INT64_MAX - (ip * un + part))
-				return fail(ps, p, "duration too long");
-			total += ip * un + part;
-			q += strlen(units[u].u);
-		}
+		/* A duration: number-unit pairs without spaces.  Its errors
+		 * are the lexer's (code EVK_EINVAL), columns made absolute. */
+		struct evk_err de = EVK_ERR_ZERO;
+		int64_t total;
+		size_t used;
+
+		if (evk_duration_scan(s + p, ps->len - p, &total, &used, &de) !=
+		    0)
+			return fail(ps, p + de.column - 1, "%s", de.msg);
+		q = p + used;
 		if (q < ps->len && is_ident(s[q]))
 			return fail(ps, q, "invalid duration");
 		ps->t = T_DURATION;

@@ -1021,9 +1021,15 @@ evk_event_strip(const char *p, size_t len, struct evk_buf *out)
 		    evk_json_key_eq(k, "sigalg", 6) ||
 		    evk_json_key_eq(k, "sigkid", 6)) {
 			/* Out with its separator: the comma before it, or,
-			 * when first, the comma after it. */
-			rc = evk_buf_add(out, from,
-			    (size_t)((kept ? prev_end : k.p) - from));
+			 * when nothing was kept yet, the one after it. */
+			const char *cut = k.p;
+			if (kept) /* from the comma on: white space before it
+			             stays, as it was before signing */
+				for (cut = prev_end; *cut != ','; cut++)
+					;
+			if (kept || !skip_sep)
+				rc = evk_buf_add(out, from,
+				    (size_t)(cut - from));
 			from = end;
 			skip_sep = !kept;
 		} else {

@@ -422,3 +422,125 @@ evk_time_from_epoch(const char *s, size_t len, struct evk_time *t,
 	t->off_min = 0;
 	return 0;
 }
+
+/*
+ * Durations.  Units are matched longest first where one is a prefix of
+ * another ("ms" before "m").  Everything is in int64_t nanoseconds, which
+ * reach about 292 years: plenty for ages and gaps, and exact, where a
+ * double once made 1.001s into 1.000999999s.
+ */
+static const struct {
+	const char *name;
+	int64_t ns;
+} dur_units[] = {
+    {"ms", INT64_C(1000000)},
+    {"us", INT64_C(1000)},
+    {"ns", 1},
+    {"s", INT64_C(1000000000)},
+    {"m", INT64_C(60000000000)},
+    {"h", INT64_C(3600000000000)},
+    {"d", INT64_C(86400000000000)},
+};
+
+#define DUR_UNITS "(use ns, us, ms, s, m, h or d)"
+
+/* What may continue a name in an expression ('$' included): a unit
+ * followed by one of these is not that unit, so "5min" is an unknown unit
+ * rather than 5m and then "in". */
+static int
+is_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	    c == '$';
+}
+
+int
+evk_duration_scan(const char *s, size_t len, int64_t *ns, size_t *used,
+    struct evk_err *err)
+{
+	int64_t total = 0;
+	size_t q = 0;
+
+	if (len == 0 || !is_digit(s[0]))
+		return evk__err(err, EVK_EINVAL, 1, "invalid duration");
+	/* A pair, and another one for as long as a digit follows. */
+	while (q < len && is_digit(s[q])) {
+		int64_t ip = 0, frac = 0, un, mult, part;
+		size_t u, ul = 0, fd = 0, nd = 0;
+		int zeros = 0, k;
+
+		for (; q < len && is_digit(s[q]); q++) {
+			if (ip > (INT64_MAX - 9) / 10)
+				return evk__err(err, EVK_ERANGE, 1,
+				    "duration too long");
+			ip = ip * 10 + (s[q] - '0');
+		}
+		/* "1.s" is 1s, as the expression lexer always took it. */
+		if (q < len && s[q] == '.') {
+			for (fd = ++q; q < len && is_digit(s[q]); q++)
+				;
+			nd = q - fd;
+		}
+		for (u = 0; u < sizeof dur_units / sizeof dur_units[0]; u++) {
+			ul = strlen(dur_units[u].name);
+			if (ul <= len - q &&
+			    memcmp(s + q, dur_units[u].name, ul) == 0 &&
+			    (q + ul == len || !is_word(s[q + ul])))
+				break;
+		}
+		if (u == sizeof dur_units / sizeof dur_units[0])
+			return evk__err(err, EVK_EINVAL, q + 1,
+			    "unknown duration unit " DUR_UNITS);
+
+		/* Exact in integers: a unit of un = mult * 10^zeros ns takes
+		 * `zeros` fraction digits (padded with 0), the rest are below
+		 * a nanosecond and dropped.  part < un, so the check below
+		 * keeps ip * un + part within int64_t. */
+		un = dur_units[u].ns;
+		for (mult = un; mult % 10 == 0; mult /= 10)
+			zeros++;
+		for (k = 0; k < zeros; k++)
+			frac = frac * 10 +
+			    ((size_t)k < nd ? s[fd + (size_t)k] - '0' : 0);
+		part = frac * mult;
+		if (ip > (INT64_MAX - part) / un ||
+		    total > INT64_MAX - (ip * un + part))
+			return evk__err(err, EVK_ERANGE, 1,
+			    "duration too long");
+		total += ip * un + part;
+		q += ul;
+	}
+	*ns = total;
+	*used = q;
+	return 0;
+}
+
+int
+evk_duration_parse(const char *s, size_t len, int64_t *ns, struct evk_err *err)
+{
+	struct evk_err e = EVK_ERR_ZERO;
+	int64_t v;
+	size_t used;
+	int rc;
+
+	if (len == 0)
+		return evk__err(err, EVK_EINVAL, 1, "empty duration");
+	if (s[0] == '-')
+		return evk__err(err, EVK_EINVAL, 1, "negative duration");
+	rc = evk_duration_scan(s, len, &v, &used, &e);
+	if (rc != 0) {
+		/* The scanner calls every missing unit unknown, the wording
+		 * evfilter's messages keep; a whole value can say that
+		 * nothing is there: "5", "5m3", "5 m". */
+		if (rc == EVK_EINVAL && e.column > 1 &&
+		    (e.column > len || !is_word(s[e.column - 1])))
+			return evk__err(err, rc, e.column,
+			    "missing unit " DUR_UNITS);
+		return evk__err(err, rc, e.column, "%s", e.msg);
+	}
+	if (used != len)
+		return evk__err(err, EVK_EINVAL, used + 1,
+		    "trailing characters at column %zu", used + 1);
+	*ns = v;
+	return 0;
+}

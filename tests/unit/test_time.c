@@ -776,6 +776,200 @@ TEST(now)
 	CHECK(u.sec >= t.sec);
 }
 
+/* Durations, each read from an exact-size heap copy (see parse()). */
+static int
+dur_parse(const char *s, int64_t *ns, struct evk_err *e)
+{
+	size_t len = strlen(s);
+	char *p = t_dup_exact(s, len);
+	int rc = evk_duration_parse(p, len, ns, e);
+
+	free(p);
+	return rc;
+}
+
+static int
+dur_scan(const char *s, int64_t *ns, size_t *used, struct evk_err *e)
+{
+	size_t len = strlen(s);
+	char *p = t_dup_exact(s, len);
+	int rc = evk_duration_scan(p, len, ns, used, e);
+
+	free(p);
+	return rc;
+}
+
+static const struct {
+	const char *s;
+	int64_t ns;
+} dur_ok[] = {
+    {"1h30m", INT64_C(5400000000000)},
+    {"1.5s", INT64_C(1500000000)},
+    {"500ms", INT64_C(500000000)},
+    {"2d", INT64_C(172800000000000)},
+    {"0s", 0},
+    {"1ns", 1},
+    {"3us", 3000},
+    {"10m", INT64_C(600000000000)},
+    {"1.0000000001s", INT64_C(1000000000)},
+    {"0.0000000015s", 1},
+    {"1.001s", INT64_C(1001000000)},
+    {"1.5d", INT64_C(129600000000000)},
+    {"0.5h", INT64_C(1800000000000)},
+    {"1.s", INT64_C(1000000000)},
+    {"1.9ns", 1},
+    {"1.2345678us", 1234},
+    {"1d2h3m4s5ms6us7ns", INT64_C(93784005006007)},
+    {"90m", INT64_C(5400000000000)},
+    {"9223372036854775799ns", INT64_C(9223372036854775799)},
+    {"9223372036854775799ns8ns", INT64_MAX},
+    {"106751d", INT64_C(9223286400000000000)},
+};
+
+TEST(duration_valid)
+{
+	struct evk_err e = EVK_ERR_ZERO;
+	int64_t ns;
+	size_t i;
+
+	for (i = 0; i < sizeof dur_ok / sizeof dur_ok[0]; i++) {
+		ns = -1;
+		if (dur_parse(dur_ok[i].s, &ns, &e) != 0 ||
+		    ns != dur_ok[i].ns) {
+			printf("#   %s: %" PRId64 " (%s)\n", dur_ok[i].s, ns,
+			    e.msg);
+			CHECK(0);
+		}
+	}
+}
+
+static const struct {
+	const char *s;
+	int rc;
+	size_t col;
+	const char *msg;
+} dur_bad[] = {
+    {"", EVK_EINVAL, 1, "empty duration"},
+    {"5", EVK_EINVAL, 2, "missing unit (use ns, us, ms, s, m, h or d)"},
+    {"1.5", EVK_EINVAL, 4, "missing unit (use ns, us, ms, s, m, h or d)"},
+    {"-5m", EVK_EINVAL, 1, "negative duration"},
+    {"+5m", EVK_EINVAL, 1, "invalid duration"},
+    {"5x", EVK_EINVAL, 2,
+        "unknown duration unit (use ns, us, ms, s, m, h or d)"},
+    {"5min", EVK_EINVAL, 2,
+        "unknown duration unit (use ns, us, ms, s, m, h or d)"},
+    {"5M", EVK_EINVAL, 2,
+        "unknown duration unit (use ns, us, ms, s, m, h or d)"},
+    {"5m_", EVK_EINVAL, 2,
+        "unknown duration unit (use ns, us, ms, s, m, h or d)"},
+    {"m", EVK_EINVAL, 1, "invalid duration"},
+    {".5s", EVK_EINVAL, 1, "invalid duration"},
+    {" 5m", EVK_EINVAL, 1, "invalid duration"},
+    {"5m3", EVK_EINVAL, 4, "missing unit (use ns, us, ms, s, m, h or d)"},
+    {"5 m", EVK_EINVAL, 2, "missing unit (use ns, us, ms, s, m, h or d)"},
+    {"1.5.5s", EVK_EINVAL, 4, "missing unit (use ns, us, ms, s, m, h or d)"},
+    {"5m ", EVK_EINVAL, 3, "trailing characters at column 3"},
+    {"5m-1s", EVK_EINVAL, 3, "trailing characters at column 3"},
+    {"5m.", EVK_EINVAL, 3, "trailing characters at column 3"},
+    {"99999999999999999999h", EVK_ERANGE, 1, "duration too long"},
+    {"9223372036854775808ns", EVK_ERANGE, 1, "duration too long"},
+    {"106752d", EVK_ERANGE, 1, "duration too long"},
+    {"100000d100000d", EVK_ERANGE, 1, "duration too long"},
+    {"9223372036854775799ns9ns", EVK_ERANGE, 1, "duration too long"},
+    {"9223372036854775800ns", EVK_ERANGE, 1, "duration too long"},
+};
+
+TEST(duration_invalid)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof dur_bad / sizeof dur_bad[0]; i++) {
+		struct evk_err e = EVK_ERR_ZERO;
+		int64_t ns = -7;
+		int rc = dur_parse(dur_bad[i].s, &ns, &e);
+
+		if (rc != dur_bad[i].rc || e.code != dur_bad[i].rc ||
+		    e.column != dur_bad[i].col ||
+		    strcmp(e.msg, dur_bad[i].msg) != 0 || ns != -7) {
+			printf("#   \"%s\": rc %d, column %zu, \"%s\"\n",
+			    dur_bad[i].s, rc, e.column, e.msg);
+			CHECK(0);
+		}
+	}
+	/* No err to fill is fine. */
+	CHECK_INT(evk_duration_parse("5", 1, &(int64_t){0}, NULL), EVK_EINVAL);
+	/* err->line is the caller's. */
+	{
+		struct evk_err e = EVK_ERR_ZERO;
+		int64_t ns;
+
+		e.line = 12;
+		CHECK_INT(dur_parse("5x", &ns, &e), EVK_EINVAL);
+		CHECK_INT(e.line, 12);
+	}
+}
+
+TEST(duration_scan_used)
+{
+	struct evk_err e = EVK_ERR_ZERO;
+	int64_t ns;
+	size_t used;
+
+	/* The duration ends before the first byte that cannot go on. */
+	CHECK_INT(dur_scan("1h30m", &ns, &used, &e), 0);
+	CHECK_INT(ns, INT64_C(5400000000000));
+	CHECK_INT(used, 5);
+	CHECK_INT(dur_scan("10m == x", &ns, &used, &e), 0);
+	CHECK_INT(ns, INT64_C(600000000000));
+	CHECK_INT(used, 3);
+	CHECK_INT(dur_scan("1.5s)", &ns, &used, &e), 0);
+	CHECK_INT(used, 4);
+	CHECK_INT(dur_scan("5m-1s", &ns, &used, &e), 0);
+	CHECK_INT(used, 2);
+	CHECK_INT(dur_scan("5m.", &ns, &used, &e), 0);
+	CHECK_INT(used, 2);
+	CHECK_INT(dur_scan("500ms+", &ns, &used, &e), 0);
+	CHECK_INT(ns, 500000000);
+	CHECK_INT(used, 5);
+	CHECK_INT(dur_scan("1ns\n", &ns, &used, &e), 0);
+	CHECK_INT(used, 3);
+	/* Not a duration at all, or a pair without a known unit: the
+	 * column is relative to s, len + 1 at the end. */
+	CHECK_INT(dur_scan("x", &ns, &used, &e), EVK_EINVAL);
+	CHECK_INT(e.column, 1);
+	CHECK_STR(e.msg, "invalid duration");
+	CHECK_INT(dur_scan("", &ns, &used, &e), EVK_EINVAL);
+	CHECK_INT(e.column, 1);
+	CHECK_INT(dur_scan("5", &ns, &used, &e), EVK_EINVAL);
+	CHECK_INT(e.column, 2);
+	CHECK_STR(e.msg,
+	    "unknown duration unit (use ns, us, ms, s, m, h or d)");
+	CHECK_INT(dur_scan("10m5", &ns, &used, &e), EVK_EINVAL);
+	CHECK_INT(e.column, 5);
+	CHECK_INT(dur_scan("5 m", &ns, &used, &e), EVK_EINVAL);
+	CHECK_INT(e.column, 2);
+	CHECK_INT(dur_scan("5min", &ns, &used, &e), EVK_EINVAL);
+	CHECK_INT(e.column, 2);
+	CHECK_INT(dur_scan("5m$", &ns, &used, &e), EVK_EINVAL);
+	CHECK_INT(e.column, 2);
+	CHECK_INT(dur_scan("1e5m", &ns, &used, &e), EVK_EINVAL);
+	CHECK_INT(e.column, 2);
+	CHECK_INT(dur_scan("1h99999999999999999999s", &ns, &used, &e),
+	    EVK_ERANGE);
+	CHECK_INT(e.column, 1);
+	CHECK_STR(e.msg, "duration too long");
+	/* A bound shorter than the text is honoured: "1ms" cut to "1m". */
+	CHECK_INT(evk_duration_scan("1ms", 2, &ns, &used, &e), 0);
+	CHECK_INT(ns, INT64_C(60000000000));
+	CHECK_INT(used, 2);
+	/* Outputs stay as they were on error. */
+	ns = 42;
+	used = 42;
+	CHECK_INT(dur_scan("5x", &ns, &used, NULL), EVK_EINVAL);
+	CHECK_INT(ns, 42);
+	CHECK_INT(used, 42);
+}
+
 int
 main(void)
 {
@@ -802,5 +996,8 @@ main(void)
 	RUN(epoch_invalid);
 	RUN(epoch_random);
 	RUN(now);
+	RUN(duration_valid);
+	RUN(duration_invalid);
+	RUN(duration_scan_used);
 	return t_done();
 }

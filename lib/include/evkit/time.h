@@ -4,6 +4,9 @@
  * An instant is seconds and nanoseconds since 1970-01-01T00:00:00Z (UTC,
  * leap seconds not counted, as POSIX time), plus the UTC offset it was
  * written with so that a time can be written back as it was read.
+ *
+ * A duration is a count of nanoseconds in an int64_t (up to about 292
+ * years), written as number-unit pairs: "10m", "1h30m".
  */
 #ifndef EVKIT_TIME_H
 #define EVKIT_TIME_H
@@ -72,6 +75,45 @@ void evk_time_now(struct evk_time *t);
  * no 4-digit year; `t` is written only on success.
  */
 int evk_time_from_epoch(const char *s, size_t len, struct evk_time *t,
+    struct evk_err *err);
+
+/*
+ * Reads a duration at the start of `s[0..len)` (no NUL needed, none read
+ * past `len`): one or more number-unit pairs without spaces, such as "10m",
+ * "1h30m", "1.5s" or "500ms".  A number is [0-9]+ with an optional "."
+ * and fraction digits ("1.s" is 1s); the units are ns, us, ms, s, m, h
+ * and d (86400 s).  A unit must not be followed by a letter, '_' or '$'
+ * ("5min" is an unknown unit, not 5m and "in"); after a unit another pair
+ * is read if a digit follows, and the duration ends before anything else,
+ * so that a caller can read one inside a larger text (evk_expr_compile()
+ * does).  The sum is exact in integer nanoseconds; fraction digits finer
+ * than a nanosecond are dropped, not rounded ("1.0000000001s" is 1s).
+ *
+ * Stores the nanoseconds (>= 0) in `*ns` and the number of bytes read in
+ * `*used`, both only on success.  Returns 0; EVK_EINVAL when `s` does not
+ * start with a digit ("invalid duration", column 1) or a pair has no known
+ * unit ("unknown duration unit (use ns, us, ms, s, m, h or d)", the column
+ * of the unit, len + 1 when the text ends there: "5", "10m5"); EVK_ERANGE
+ * when the total passes INT64_MAX ns, or a number's integer part reaches
+ * 9223372036854775800 ("duration too long", column 1).
+ * err->column is 1-based and relative to `s`.
+ */
+int evk_duration_scan(const char *s, size_t len, int64_t *ns, size_t *used,
+    struct evk_err *err);
+
+/*
+ * Reads `s[0..len)` as exactly one duration, as evk_duration_scan() does,
+ * for an option value such as "--max-age 5m".  0s is valid; a caller that
+ * needs a positive duration checks it.  Returns 0 and stores the
+ * nanoseconds in `*ns` (only on success), or EVK_EINVAL for an empty value
+ * ("empty duration"), a negative one ("negative duration"), one not
+ * starting with a digit ("invalid duration"), a number without unit
+ * ("missing unit (use ns, us, ms, s, m, h or d)": "5", "5m3", "5 m"), an
+ * unknown unit ("unknown duration unit (use ...)") or anything after the
+ * duration ("trailing characters at column N"); EVK_ERANGE for "duration
+ * too long".  err->column is 1-based, relative to `s`.
+ */
+int evk_duration_parse(const char *s, size_t len, int64_t *ns,
     struct evk_err *err);
 
 #ifdef __cplusplus
