@@ -551,6 +551,8 @@ main(int argc, char **argv)
 		cli_die(CLI_FATAL, "out of memory");
 	s.skew = 60 * (int64_t)1000000000;
 
+	/* Options follow the command; getopt names argv[0] in messages. */
+	argv[1] = argv[0];
 	argc--;
 	argv++;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
