@@ -22,6 +22,8 @@ teardown() {
 	[ -f "$ROOT/man/evpub.1" ]
 	[ -f "$ROOT/man/evfilter.1" ]
 	[ -f "$ROOT/man/evkit.7" ]
+	[ -f "$ROOT/man/evsign.1" ]
+	[ -f "$ROOT/man/evkit-event.5" ]
 	run --separate-stderr mandoc -Tlint -W warning "${pages[@]}"
 	echo "$output$stderr"
 	[ "$status" -eq 0 ]
@@ -41,13 +43,16 @@ check_options() {
 	diff <(echo "$help") <(echo "$page")
 }
 
-# The SYNOPSIS of man/$1.1 is the usage (first two lines) of "$1 --help".
+# The SYNOPSIS of man/$1.1 is the usage of "$1 --help": its lines up to
+# the first blank line.
 check_synopsis() {
 	local prog=$1 usage synopsis
 	command -v mandoc > /dev/null
 	run --separate-stderr "$prog" --help
 	[ "$status" -eq 0 ]
-	usage=$(sed -n '1,2p' <<< "$output" | sed -e 's/^usage: //' -e 's/^ *//')
+	usage=$(sed -n '1,/^$/p' <<< "$output" |
+	    sed -e '/^$/d' -e 's/^usage: //' -e 's/^ *//')
+	[ -n "$usage" ]
 	synopsis=$(mandoc -Tascii -O width=200 "$ROOT/man/$prog.1" |
 	    sed 's/.\x08//g' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' |
 	    sed -e '1d;$d' -e '/^ *$/d' -e 's/^ *//')
@@ -70,11 +75,38 @@ check_synopsis() {
 	check_synopsis evfilter
 }
 
+@test "evsign --help and evsign(1) name the same long options" {
+	check_options evsign
+}
+
+@test "the SYNOPSIS of evsign(1) is the usage of evsign --help" {
+	check_synopsis evsign
+	# One usage line for each command.
+	run evsign --help
+	[ "$(sed -n '1,/^$/p' <<< "$output" | grep -c 'evsign [a-z]')" -eq 5 ]
+}
+
+@test "evsign COMMAND --help is evsign --help" {
+	run --separate-stderr evsign --help
+	[ "$status" -eq 0 ]
+	help=$output
+	for c in sign verify canon keygen pubkey; do
+		run --separate-stderr evsign "$c" --help
+		[ "$status" -eq 0 ]
+		[ "$output" = "$help" ]
+	done
+}
+
 # Writes each .Bd -literal block of the section $2 (default EXAMPLES) of
-# man/$1.1 to $T/ex/N.sh, with the mdoc escapes \e (backslash) and \&
-# undone; fails on any other escape, which the extraction would get wrong.
+# man/$1.1 (or of man/$1 when $1 names its section, as evkit-event.5) to
+# $T/ex/N.sh, with the mdoc escapes \e (backslash) and \& undone; fails
+# on any other escape, which the extraction would get wrong.
 extract_examples() {
-	local prog=$1 section=${2:-EXAMPLES}
+	local page=$1 section=${2:-EXAMPLES}
+	case $page in
+	*.[1-8]) ;;
+	*) page=$page.1 ;;
+	esac
 	rm -rf "$T/ex"
 	mkdir -p "$T/ex"
 	awk -v dir="$T/ex" -v sh=".Sh $section" '
@@ -83,7 +115,7 @@ extract_examples() {
 		/^\.Bd -literal/ { n++; f = dir "/" n ".sh"; inblk = 1; next }
 		/^\.Ed/ { inblk = 0; close(f); next }
 		inblk { print > f }
-	' "$ROOT/man/$prog.1"
+	' "$ROOT/man/$page"
 	if grep -n '\\[^e&]' "$T"/ex/*.sh; then
 		echo "unexpected roff escape in an example" >&2
 		return 1
@@ -193,6 +225,27 @@ EOF
 EOF
 }
 
+# The files the examples of evsign(1) name, in $1: orders of the last
+# minutes (so that --max-age 5m keeps them), an HS256 key k.jwk, an
+# Ed25519 key old.jwk (id shop-2026-10) with old.jwk.pub, and the orders
+# signed with each.  The keys are made by evsign keygen, mode 0600.
+fixtures_evsign() {
+	local f=$1 t1 t2 t3
+	mkdir -p "$f"
+	t1=$(date -u -d '-3 minutes' +%Y-%m-%dT%H:%M:%SZ)
+	t2=$(date -u -d '-2 minutes' +%Y-%m-%dT%H:%M:%SZ)
+	t3=$(date -u -d '-1 minutes' +%Y-%m-%dT%H:%M:%S.250Z)
+	cat > "$f/orders.ndjson" <<EOF
+{"specversion":"1.0","id":"o-1","source":"//shop/web","type":"order.created","time":"$t1","data":{"order":"1017","sku":"A1","qty":2}}
+{"specversion":"1.0","id":"o-2","source":"//shop/web","type":"order.created","time":"$t2","data":{"order":"1018","sku":"B7","qty":1,"note":"caf\\u00e9 \\"au lait\\""}}
+{"specversion":"1.0","id":"o-3","source":"//shop/web","type":"order.paid","time":"$t3","data":{"order":"1017","amount":5990,"currency":"EUR"}}
+EOF
+	evsign keygen -o "$f/k.jwk"
+	evsign keygen --ed25519 --kid shop-2026-10 -o "$f/old.jwk"
+	evsign sign -k "$f/k.jwk" "$f/orders.ndjson" > "$f/signed.ndjson"
+	evsign sign -k "$f/old.jwk" "$f/orders.ndjson" > "$f/old-signed.ndjson"
+}
+
 # Every line of file $1 is a JSON object.
 ndjson() {
 	jq -R -n -e '[inputs | fromjson | type == "object"] | all' "$1" > /dev/null
@@ -282,6 +335,60 @@ run_examples() {
 @test "every example in evfilter(1) runs, with the documented exit status" {
 	run_examples evfilter filter
 	[ "$(ls "$T/ex" | wc -l)" -ge 8 ]
+}
+
+@test "every example in evsign(1) runs, with the documented exit status" {
+	command -v python3 > /dev/null
+	run_examples evsign producer
+	[ "$(ls "$T/ex" | wc -l)" -ge 10 ]
+}
+
+# The worked example of evkit-event(5), in the order of its blocks: the
+# HS256 key, the event, its signed bytes, the signed event, the same with
+# openssl; then the Ed25519 key, signed bytes, signed event, openssl.
+# $1..$4 are the numbers of the blocks of one key.
+check_worked_example() {
+	local key=$1 bytes=$2 signed=$3 script=$4 sig
+	cp "$T/ex/$key.sh" "$T/key.jwk"
+	chmod 600 "$T/key.jwk"
+	run --separate-stderr evsign canon -k "$T/key.jwk" "$T/event.ndjson"
+	echo "# canon: $output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$T/ex/$bytes.sh")" ]
+	run --separate-stderr evsign sign -k "$T/key.jwk" "$T/event.ndjson"
+	echo "# sign: $output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$T/ex/$signed.sh")" ]
+	run --separate-stderr evsign canon "$T/ex/$signed.sh"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$T/ex/$bytes.sh")" ]
+	run --separate-stderr evsign verify -k "$T/key.jwk" "$T/ex/$signed.sh"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$T/ex/$signed.sh")" ]
+	# The recipe with standard tools gives the same "sig".
+	sig=$(jq -r .sig "$T/ex/$signed.sh")
+	printf '%s' "$(cat "$T/ex/$bytes.sh")" > "$T/msg"
+	cd "$T"
+	run --separate-stderr bash "$T/ex/$script.sh"
+	cd "$ROOT"
+	echo "# $script.sh: $output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$sig" ]
+	# Without its "kid", the key's id is the thumbprint the page gives.
+	jq -c 'del(.kid)' "$T/ex/$key.sh" > "$T/key.jwk"
+	chmod 600 "$T/key.jwk"
+	run --separate-stderr evsign sign -k "$T/key.jwk" "$T/event.ndjson"
+	[ "$status" -eq 0 ]
+	grep -qF "$(jq -r .sigkid <<< "$output")" "$ROOT/man/evkit-event.5"
+}
+
+@test "the worked example of evkit-event(5) is what evsign and openssl compute" {
+	command -v openssl > /dev/null
+	extract_examples evkit-event.5
+	[ "$(ls "$T/ex" | wc -l)" -eq 9 ]
+	cp "$T/ex/2.sh" "$T/event.ndjson"
+	check_worked_example 1 3 4 5
+	check_worked_example 6 7 8 9
 }
 
 # Events on which jq and evfilter agree where evfilter(1) says they do:
