@@ -31,7 +31,7 @@ CLANG      ?= clang
 # Debian packages: what the build needs, and what the tests need on top.
 PKGS          = jansson libpcre2-8 libsodium
 DEB_BUILD     = build-essential pkg-config libjansson-dev libpcre2-dev libsodium-dev
-DEB_TEST      = bats jq python3 openssl jose
+DEB_TEST      = bats jq python3 openssl jose mandoc
 DEB_EXTRA     = mandoc clang libclang-rt-14-dev libfuzzer-14-dev valgrind time
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -84,7 +84,7 @@ deps-check:
 	  || $(MAKE) --no-print-directory deps DEB="$(DEB_BUILD)"
 
 deps-check-test:
-	@(for c in bats jq python3 openssl jose; do \
+	@(for c in bats jq python3 openssl jose mandoc; do \
 	  command -v $$c >/dev/null 2>&1 || exit 1; done) \
 	  || $(MAKE) --no-print-directory deps DEB="$(DEB_TEST)"
 
