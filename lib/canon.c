@@ -105,10 +105,7 @@ struct canon {
 	size_t nfr, frcap;
 	struct evk_buf dec; /* decoded keys of the object being sorted */
 	struct evk_buf tmp; /* a decoded string; a number for strtod() */
-	const struct evk_span *omit; /* top-level keys to leave out */
-	size_t nomit;
-	const struct evk_span *extra; /* top-level members to add */
-	size_t nextra;
+	struct evk__canon_top *top; /* edits of the top-level object */
 	struct member mem0[INLINE_MEMBERS];
 	struct frame fr0[INLINE_FRAMES];
 };
@@ -550,32 +547,40 @@ push(struct canon *c, int object, size_t start, struct evk_span v)
 	return 0;
 }
 
-/* The top-level object: leaves out the members named in c->omit and adds
- * those of c->extra (raw key and value texts). */
+/* The top-level object: notes the members named in top->watch, leaves
+ * out those in top->omit and adds those of top->extra. */
 static int
 edit_top(struct canon *c, size_t start)
 {
+	struct evk__canon_top *top = c->top;
 	struct member *m;
 	size_t i, j, keep = start;
 
+	top->nmembers = c->nmem - start;
+	for (j = 0; j < top->nwatch; j++)
+		top->found[j] = (struct evk_span)EVK_SPAN_ZERO;
 	for (i = start; i < c->nmem; i++) {
 		m = &c->mem[i];
-		for (j = 0; j < c->nomit; j++)
-			if (m->dlen == c->omit[j].len &&
-			    !memcmp(m->dp, c->omit[j].p, m->dlen))
+		for (j = 0; j < top->nwatch; j++)
+			if (m->dlen == top->watch[j].len &&
+			    !memcmp(m->dp, top->watch[j].p, m->dlen))
+				top->found[j] = m->value;
+		for (j = 0; j < top->nomit; j++)
+			if (m->dlen == top->omit[j].len &&
+			    !memcmp(m->dp, top->omit[j].p, m->dlen))
 				break;
-		if (j == c->nomit)
+		if (j == top->nomit)
 			c->mem[keep++] = *m;
 	}
 	c->nmem = keep;
-	for (j = 0; j < c->nextra; j++) {
+	for (j = 0; j < top->nextra; j++) {
 		if (c->nmem == c->memcap &&
 		    grow((void **)&c->mem, &c->memcap, c->nmem + 1, sizeof *m,
 		        c->mem0) < 0)
 			return nomem(c);
 		m = &c->mem[c->nmem++];
-		m->key = c->extra[2 * j];
-		m->value = c->extra[2 * j + 1];
+		m->key = top->extra[2 * j];
+		m->value = top->extra[2 * j + 1];
 		m->dp = m->key.p + 1;
 		m->dlen = m->key.len - 2;
 	}
@@ -618,7 +623,7 @@ open_object(struct canon *c, struct evk_span v)
 	for (i = start; i < c->nmem; i++)
 		if (c->mem[i].dp == NULL)
 			c->mem[i].dp = c->dec.p + c->mem[i].doff;
-	if (c->nfr == 0 && (rc = edit_top(c, start)) < 0)
+	if (c->nfr == 0 && c->top != NULL && (rc = edit_top(c, start)) < 0)
 		return rc;
 	sort_members(c->mem + start, c->nmem - start);
 	if ((rc = push(c, 1, start, v)) < 0)
@@ -694,12 +699,11 @@ walk(struct canon *c, struct evk_span v)
 int
 evk_canon(const char *p, size_t len, struct evk_buf *out, struct evk_err *err)
 {
-	return evk__canon_edit(p, len, NULL, 0, NULL, 0, out, err);
+	return evk__canon_edit(p, len, NULL, out, err);
 }
 
 int
-evk__canon_edit(const char *p, size_t len, const struct evk_span *omit,
-    size_t nomit, const struct evk_span *extra, size_t nextra,
+evk__canon_edit(const char *p, size_t len, struct evk__canon_top *top,
     struct evk_buf *out, struct evk_err *err)
 {
 	struct canon c;
@@ -726,10 +730,12 @@ evk__canon_edit(const char *p, size_t len, const struct evk_span *omit,
 	c.nfr = 0;
 	c.dec = (struct evk_buf)EVK_BUF_ZERO;
 	c.tmp = (struct evk_buf)EVK_BUF_ZERO;
-	c.omit = omit;
-	c.nomit = nomit;
-	c.extra = extra;
-	c.nextra = nextra;
+	c.top = top;
+	if (top != NULL) {
+		top->nmembers = 0;
+		for (size_t j = 0; j < top->nwatch; j++)
+			top->found[j] = (struct evk_span)EVK_SPAN_ZERO;
+	}
 	v.p = p;
 	v.len = len;
 	if ((rc = walk(&c, v)) < 0) {

@@ -37,14 +37,25 @@ int evk__err_sys(struct evk_err *e, int sys_errno, const char *fmt, ...)
  * the JIT is in use.  `re` is a pcre2_code_8 *. */
 int evk__jit(void *re, unsigned options);
 
-/* evk_canon() of `p[0..len)` with its top-level object edited: members
- * whose (unescaped) key is one of omit[0..nomit) are left out, and the
- * members extra[0..2*nextra) (pairs of raw JSON key and value texts, keys
- * without escapes and not already in the object) are added.  Signing
- * uses it to canonicalize an event without "sig", or with "sigalg" and
- * "sigkid", without copying the event first. */
-int evk__canon_edit(const char *p, size_t len, const struct evk_span *omit,
-    size_t nomit, const struct evk_span *extra, size_t nextra,
+/* What evk__canon_edit() does to the top-level object.  Keys are compared
+ * unescaped; extra keys have no escapes and are not in the object. */
+struct evk__canon_top {
+	const struct evk_span *omit; /* members left out */
+	size_t nomit;
+	const struct evk_span *extra; /* members added: raw JSON key, value */
+	size_t nextra; /* pairs in extra */
+	const struct evk_span *watch; /* members looked for */
+	size_t nwatch;
+	struct evk_span *found; /* out: value span per watch key, or p NULL */
+	size_t nmembers; /* out: members as written */
+};
+
+/* evk_canon() of `p[0..len)` with its top-level object edited as `top`
+ * says (NULL: not at all; and not when the value is not an object).
+ * Signing canonicalizes an event without "sig", or with "sigalg" and
+ * "sigkid", this way, and learns its signature members in the same
+ * pass. */
+int evk__canon_edit(const char *p, size_t len, struct evk__canon_top *top,
     struct evk_buf *out, struct evk_err *err);
 
 #endif

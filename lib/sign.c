@@ -24,8 +24,6 @@
 #include "evkit/sign.h"
 #include "internal.h"
 
-#define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
-
 /* Longest key id accepted, in bytes. */
 #define KID_MAX 256
 /* Largest key file read. */
@@ -59,20 +57,67 @@ evk_sigalg_name(enum evk_sigalg a)
 	return NULL;
 }
 
-/*** base64url without padding ***/
+/*** base64url without padding (RFC 4648 section 5) ***/
+
+/* Signatures are encoded and decoded once per event, so these are plain
+ * table code rather than libsodium's constant-time versions, which cost
+ * a tenth of a verification.  What they handle is public (signatures) or
+ * read once from a file (keys). */
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Writes the base64url text of `bin[0..n)` and a NUL at `w`; returns the
+ * text's length, (4n + 2) / 3. */
+static size_t
+b64_put(char *w, const unsigned char *bin, size_t n)
+{
+	char *w0 = w;
+	size_t i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)bin[i] << 16 |
+		    (uint32_t)bin[i + 1] << 8 | bin[i + 2];
+		*w++ = b64_alphabet[v >> 18];
+		*w++ = b64_alphabet[(v >> 12) & 63];
+		*w++ = b64_alphabet[(v >> 6) & 63];
+		*w++ = b64_alphabet[v & 63];
+	}
+	if (n - i == 1) {
+		*w++ = b64_alphabet[bin[i] >> 2];
+		*w++ = b64_alphabet[(bin[i] & 3) << 4];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)bin[i] << 8 | bin[i + 1];
+		*w++ = b64_alphabet[v >> 10];
+		*w++ = b64_alphabet[(v >> 4) & 63];
+		*w++ = b64_alphabet[(v & 15) << 2];
+	}
+	*w = '\0';
+	return (size_t)(w - w0);
+}
 
 /* Appends the base64url text of `bin[0..n)`. */
 static int
 b64_add(struct evk_buf *out, const unsigned char *bin, size_t n)
 {
-	size_t len = sodium_base64_ENCODED_LEN(n, B64URL);
 	int rc;
 
-	if ((rc = evk_buf_reserve(out, len)) < 0)
+	if ((rc = evk_buf_reserve(out, (n * 4 + 2) / 3)) < 0)
 		return rc;
-	sodium_bin2base64(out->p + out->len, len, bin, n, B64URL);
-	out->len += len - 1;
+	out->len += b64_put(out->p + out->len, bin, n);
 	return 0;
+}
+
+/* The value of a base64url character, or -1. */
+static int
+b64_value(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	return ch == '-' ? 62 : ch == '_' ? 63 : -1;
 }
 
 /*
@@ -83,22 +128,23 @@ b64_add(struct evk_buf *out, const unsigned char *bin, size_t n)
 static long
 b64_decode(unsigned char *bin, size_t cap, const char *s, size_t n)
 {
-	char again[EVK_SIG_B64_MAX + 1];
-	const char *end;
-	size_t len;
+	size_t len = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0), i, o = 0;
+	uint32_t acc = 0;
+	int bits = 0, v;
 
-	if (n == 0 || n % 4 == 1 ||
-	    sodium_base642bin(bin, cap, s, n, NULL, &len, &end, B64URL) != 0 ||
-	    end != s + n)
+	if (n == 0 || n % 4 == 1 || len > cap)
 		return -1;
-	/* libsodium already refuses nonzero unused bits; short texts (all
-	 * signatures) are checked once more by encoding them back. */
-	if (n < sizeof again) {
-		sodium_bin2base64(again, sizeof again, bin, len, B64URL);
-		if (strlen(again) != n || memcmp(again, s, n) != 0)
+	for (i = 0; i < n; i++) {
+		if ((v = b64_value((unsigned char)s[i])) < 0)
 			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			bin[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
 	}
-	return (long)len;
+	return acc != 0 ? -1 : (long)len;
 }
 
 /*** keys ***/
@@ -285,7 +331,7 @@ evk_key_thumbprint(const struct evk_key *k, char out[EVK_THUMBPRINT_LEN + 1])
 	crypto_hash_sha256(h, (const unsigned char *)b.p, b.len);
 	sodium_memzero(b.p, b.len);
 	evk_buf_free(&b);
-	sodium_bin2base64(out, EVK_THUMBPRINT_LEN + 1, h, sizeof h, B64URL);
+	b64_put(out, h, sizeof h);
 }
 
 int
@@ -751,8 +797,6 @@ evk_keyring_load(struct evk_keyring *kr, const char *path, struct evk_err *err)
 
 /*** events ***/
 
-static const struct evk_span omit_sig[] = {{"sig", 3}};
-
 /* The object without the white space around it. */
 static struct evk_span
 trim(const char *p, size_t len)
@@ -773,32 +817,30 @@ trim(const char *p, size_t len)
 	return s;
 }
 
-/* The members sig, sigalg and sigkid of the event object. */
+/* The members sig, sigalg and sigkid, as canonicalization finds them. */
+static const struct evk_span sig_names[] = {{"sig", 3}, {"sigalg", 6},
+    {"sigkid", 6}};
+
 struct sigattrs {
-	struct evk_span sig, alg, kid;
-	int nmembers;
+	struct evk_span found[3]; /* sig, sigalg, sigkid */
+	struct evk__canon_top top;
 };
 
-static void
-find_sigattrs(struct evk_span obj, struct sigattrs *a)
+/* Sets up `a` for evk__canon_edit(): watch the three members, leave out
+ * "sig" when `omit`, add `extra` (nextra pairs). */
+static struct evk__canon_top *
+sigattrs_init(struct sigattrs *a, int omit, const struct evk_span *extra,
+    size_t nextra)
 {
-	struct evk_json_iter it;
-	struct evk_span k, v;
-
 	memset(a, 0, sizeof *a);
-	evk_json_iter_init(&it, obj);
-	while (evk_json_iter_next(&it, &k, &v)) {
-		a->nmembers++;
-		/* Cheap test first: the three names start with "sig. */
-		if (k.len < 5 || (k.p[1] != 's' && k.p[1] != '\\'))
-			continue;
-		if (evk_json_key_eq(k, "sig", 3))
-			a->sig = v;
-		else if (evk_json_key_eq(k, "sigalg", 6))
-			a->alg = v;
-		else if (evk_json_key_eq(k, "sigkid", 6))
-			a->kid = v;
-	}
+	a->top.omit = omit ? sig_names : NULL;
+	a->top.nomit = omit ? 1 : 0;
+	a->top.extra = extra;
+	a->top.nextra = nextra;
+	a->top.watch = sig_names;
+	a->top.nwatch = 3;
+	a->top.found = a->found;
+	return &a->top;
 }
 
 /* The members that signing adds before "sig", as canon extras. */
@@ -819,31 +861,29 @@ evk_event_sign(const struct evk_key *k, const char *p, size_t len,
 	struct evk_span obj = trim(p, len), extra[4];
 	unsigned char sig[EVK_SIG_MAX];
 	struct sigattrs a;
-	size_t siglen, mark = out->len;
+	size_t siglen, mark = out->len, i;
 	int rc;
 
 	if (obj.len < 2 || obj.p[0] != '{' || obj.p[obj.len - 1] != '}')
 		return evk__err(err, EVK_EINVAL, 0, "not a JSON object");
 	if (!k->can_sign)
 		return evk_key_sign(k, "", 0, sig, &siglen, err);
-	find_sigattrs(obj, &a);
-	if (a.sig.p != NULL || a.alg.p != NULL || a.kid.p != NULL)
-		return evk__err(err, EVK_EINVAL, 0,
-		    "already signed (it has a \"%s\" attribute)",
-		    a.sig.p       ? "sig"
-		        : a.alg.p ? "sigalg"
-		                  : "sigkid");
 	sign_extras(k, extra);
 	evk_buf_reset(tmp);
-	if ((rc = evk__canon_edit(obj.p, obj.len, NULL, 0, extra, 2, tmp,
-	         err)) < 0)
+	if ((rc = evk__canon_edit(obj.p, obj.len,
+	         sigattrs_init(&a, 0, extra, 2), tmp, err)) < 0)
 		return rc;
+	for (i = 0; i < 3; i++)
+		if (a.found[i].p != NULL)
+			return evk__err(err, EVK_EINVAL, 0,
+			    "already signed (it has a \"%s\" attribute)",
+			    sig_names[i].p);
 	evk_key_sign(k, tmp->p, tmp->len, sig, &siglen, NULL);
 	/* The event up to its closing brace, then the three members. */
 	rc = evk_buf_reserve(out, obj.len + k->kid_json.len + 120);
 	if (rc == 0) {
 		evk_buf_add(out, obj.p, obj.len - 1);
-		if (a.nmembers > 0)
+		if (a.top.nmembers > 0)
 			evk_buf_add(out, ",", 1);
 		evk_buf_adds(out, "\"sigalg\":");
 		evk_buf_add(out, extra[1].p, extra[1].len);
@@ -869,18 +909,21 @@ evk_event_signed_bytes(const struct evk_key *k, const char *p, size_t len,
 {
 	struct evk_span obj = trim(p, len), extra[4];
 	struct sigattrs a;
-	size_t nextra = 0;
+
+	size_t mark = out->len;
+	int rc;
 
 	(void)tmp;
-	if (k != NULL) {
-		find_sigattrs(obj, &a);
-		if (a.alg.p == NULL && a.kid.p == NULL) {
-			sign_extras(k, extra);
-			nextra = 2;
-		}
-	}
-	return evk__canon_edit(obj.p, obj.len, omit_sig, 1, extra, nextra, out,
+	rc = evk__canon_edit(obj.p, obj.len, sigattrs_init(&a, 1, NULL, 0), out,
 	    err);
+	if (rc < 0 || k == NULL || a.found[1].p != NULL || a.found[2].p != NULL)
+		return rc;
+	/* Unsigned: again, as sign would see it. */
+	out->len = mark;
+	out->p[mark] = '\0';
+	sign_extras(k, extra);
+	return evk__canon_edit(obj.p, obj.len, sigattrs_init(&a, 1, extra, 2),
+	    out, err);
 }
 
 const char *
@@ -928,58 +971,74 @@ shown(struct evk_span s)
 	return s.len > 80 ? 80 : (int)s.len;
 }
 
+/* The key whose id is the raw JSON string `kid`, escapes and all. */
+static const struct evk_key *
+find_kid(const struct evk_keyring *kr, struct evk_span kid)
+{
+	size_t i;
+
+	if (memchr(kid.p, '\\', kid.len) == NULL)
+		return evk_keyring_find(kr, kid.p + 1, kid.len - 2);
+	for (i = 0; i < kr->n; i++)
+		if (evk_json_key_eq(kid, kr->keys[i]->kid,
+		        strlen(kr->keys[i]->kid)))
+			return kr->keys[i];
+	return NULL;
+}
+
 int
 evk_event_verify(const struct evk_keyring *kr, const char *p, size_t len,
     struct evk_buf *tmp, const struct evk_key **key, struct evk_err *err)
 {
-	struct evk_span obj = trim(p, len), kid;
+	struct evk_span obj = trim(p, len), s, alg, kid;
 	unsigned char sig[EVK_SIG_MAX];
 	const struct evk_key *k;
-	const char *name;
+	const char *name, *what;
 	struct sigattrs a;
+	char msg[sizeof err->msg];
 	long siglen;
 	int rc;
 
-	find_sigattrs(obj, &a);
-	if (a.sig.p == NULL && a.alg.p == NULL && a.kid.p == NULL)
+	/* Canonical bytes first: the same pass finds the three members. */
+	evk_buf_reset(tmp);
+	if ((rc = evk__canon_edit(obj.p, obj.len, sigattrs_init(&a, 1, NULL, 0),
+	         tmp, err)) < 0) {
+		if (rc == EVK_ENOMEM || err == NULL)
+			return rc == EVK_ENOMEM ? rc : EVK_VERIFY_MALFORMED;
+		memcpy(msg, err->msg, sizeof msg);
+		return verdict(err, EVK_VERIFY_MALFORMED, "%s", msg);
+	}
+	s = a.found[0];
+	alg = a.found[1];
+	kid = a.found[2];
+	if (s.p == NULL && alg.p == NULL && kid.p == NULL)
 		return verdict(err, EVK_VERIFY_UNSIGNED,
 		    "no sig, sigalg or sigkid attribute");
-	if (a.sig.p == NULL || a.alg.p == NULL || a.kid.p == NULL)
+	what = s.p == NULL ? "sig" : alg.p == NULL ? "sigalg" : "sigkid";
+	if (s.p == NULL || alg.p == NULL || kid.p == NULL)
 		return verdict(err, EVK_VERIFY_MALFORMED, "no \"%s\" attribute",
-		    a.sig.p == NULL       ? "sig"
-		        : a.alg.p == NULL ? "sigalg"
-		                          : "sigkid");
-	if (evk_json_type_of(a.sig) != EVK_JSON_STRING ||
-	    evk_json_type_of(a.alg) != EVK_JSON_STRING ||
-	    evk_json_type_of(a.kid) != EVK_JSON_STRING)
+		    what);
+	what = evk_json_type_of(s) != EVK_JSON_STRING  ? "sig"
+	    : evk_json_type_of(alg) != EVK_JSON_STRING ? "sigalg"
+	    : evk_json_type_of(kid) != EVK_JSON_STRING ? "sigkid"
+	                                               : NULL;
+	if (what != NULL)
 		return verdict(err, EVK_VERIFY_MALFORMED, "%s is not a string",
-		    evk_json_type_of(a.sig) != EVK_JSON_STRING ? "sig"
-		        : evk_json_type_of(a.alg) != EVK_JSON_STRING
-		        ? "sigalg"
-		        : "sigkid");
-	kid.p = a.kid.p + 1;
-	kid.len = a.kid.len - 2;
-	if (memchr(kid.p, '\\', kid.len) != NULL) {
-		evk_buf_reset(tmp);
-		if (evk_json_unescape(a.kid, tmp) < 0)
-			return evk__err(err, EVK_ENOMEM, 0, "out of memory");
-		kid.p = tmp->p;
-		kid.len = tmp->len;
-	}
-	if ((k = evk_keyring_find(kr, kid.p, kid.len)) == NULL) {
+		    what);
+	if ((k = find_kid(kr, kid)) == NULL) {
 		/* The id as written: escapes stay escapes, so no control
 		 * character reaches a terminal. */
 		if (err != NULL)
 			snprintf(err->msg, sizeof err->msg, "unknown key %.*s",
-			    shown(a.kid), a.kid.p);
+			    shown(kid), kid.p);
 		return EVK_VERIFY_UNKNOWN_KEY;
 	}
 	name = evk_sigalg_name(k->alg);
-	if (!evk_json_key_eq(a.alg, name, strlen(name)))
+	if (!evk_json_key_eq(alg, name, strlen(name)))
 		return verdict(err, EVK_VERIFY_ALG_MISMATCH,
-		    "the event says %.*s, key \"%.80s\" is %s", shown(a.alg),
-		    a.alg.p, k->kid, name);
-	siglen = b64_decode(sig, sizeof sig, a.sig.p + 1, a.sig.len - 2);
+		    "the event says %.*s, key \"%.80s\" is %s", shown(alg),
+		    alg.p, k->kid, name);
+	siglen = b64_decode(sig, sizeof sig, s.p + 1, s.len - 2);
 	if (siglen < 0)
 		return verdict(err, EVK_VERIFY_MALFORMED,
 		    "sig is not base64url without padding");
@@ -990,14 +1049,6 @@ evk_event_verify(const struct evk_keyring *kr, const char *p, size_t len,
 		    "sig has %ld bytes, %s needs %d", siglen, name,
 		    k->alg == EVK_SIG_HS256 ? crypto_auth_hmacsha256_BYTES
 		                            : crypto_sign_BYTES);
-	evk_buf_reset(tmp);
-	if ((rc = evk__canon_edit(obj.p, obj.len, omit_sig, 1, NULL, 0, tmp,
-	         err)) < 0) {
-		if (rc == EVK_ENOMEM)
-			return rc;
-		return verdict(err, EVK_VERIFY_MALFORMED, "%s",
-		    err != NULL ? err->msg : "cannot canonicalize");
-	}
 	if (!evk_key_verify(k, tmp->p, tmp->len, sig, (size_t)siglen))
 		return verdict(err, EVK_VERIFY_BAD_SIG, NULL);
 	if (key != NULL)
