@@ -233,16 +233,21 @@ cli_blank(const char *p, size_t n)
 struct evk_reader *
 cli_reader(int fd, size_t max_line, struct cli_dead *d)
 {
+	return cli_reader_fn(fd, max_line, d->f != NULL ? cli_dead_skip : NULL,
+	    d);
+}
+
+struct evk_reader *
+cli_reader_fn(int fd, size_t max_line, evk_skip_fn on_skip, void *ctx)
+{
 	struct evk_reader_opts ro = {0};
 	struct evk_reader *r;
 
 	ro.max_line = max_line;
 	ro.stop = &cli_stop;
 	ro.sigmask = &cli_waitmask;
-	if (d->f != NULL) {
-		ro.on_skip = cli_dead_skip;
-		ro.skip_ctx = d;
-	}
+	ro.on_skip = on_skip;
+	ro.skip_ctx = ctx;
 	if ((r = evk_reader_new(fd, &ro)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	return r;

@@ -72,6 +72,11 @@ void cli_dead_close(struct cli_dead *d);
  * streamed into the dead letters `d`.  Dies when out of memory. */
 struct evk_reader *cli_reader(int fd, size_t max_line, struct cli_dead *d);
 
+/* The same with the bytes of over-long lines going to on_skip(ctx, ...)
+ * (may be NULL): for a program that must write what came before first. */
+struct evk_reader *cli_reader_fn(int fd, size_t max_line, evk_skip_fn on_skip,
+    void *ctx);
+
 /* After a failed write or flush of the program's output: a reader that
  * left (EVK_EPIPE) ends the program quietly with `status`; anything else
  * is reported and exits 2. */

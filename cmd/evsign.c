@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +49,8 @@ static const char usage_text[] =
     "      --max-line N        longest line in bytes (default 1M)\n"
     "      --max-depth N       deepest JSON nesting (default 128)\n"
     "      --line-buffered     flush after every event\n"
+    "  -j, --jobs N            worker threads (default: one per CPU, at "
+    "most 8)\n"
     "      --ed25519           keygen: an Ed25519 key pair (default HS256)\n"
     "  -o, --output FILE       keygen: write the key to FILE (0600; "
     "Ed25519:\n"
@@ -61,26 +64,67 @@ static const char usage_text[] =
 enum cmd { C_SIGN = 1, C_VERIFY = 2, C_CANON = 4, C_KEYGEN = 8, C_PUBKEY = 16 };
 #define C_STREAM (C_SIGN | C_VERIFY | C_CANON)
 
+/*
+ * sign, verify and canon read lines into a batch; the workers (the main
+ * thread and --jobs - 1 threads) each process a slice of it, and the main
+ * thread then writes the results in input order.  A batch is handed on
+ * when it is full or when the next read could block, so events never
+ * wait for more input.  Only the main thread writes; the replay window of
+ * verify, which depends on order, is applied while writing.
+ */
+#define BATCH_LINES 4096
+#define BATCH_BYTES (1 << 20)
+#define MAX_JOBS 8
+
+enum result { R_SKIP, R_OUT, R_REJECT, R_VERIFIED };
+
+struct item {
+	size_t off, len; /* the line in the batch's text, "\r" kept after */
+	uint64_t no;
+	int crlf;
+	enum result result;
+	size_t roff, rlen; /* output bytes or the reason, in w->out */
+	struct worker *w;
+};
+
+struct worker {
+	struct evsign *s;
+	pthread_t thread;
+	struct evk_json_checker *json;
+	struct evk_buf out, tmp;
+	size_t from, to; /* its items */
+};
+
 struct evsign {
 	enum cmd cmd;
 	struct evk_keyring *ring;
 	const struct evk_key *key; /* sign, canon */
-	struct evk_json_checker *json;
 	struct evk_sink *out;
 	struct cli_dead dead;
-	struct evk_buf buf, tmp, src, id;
+	const char *name; /* of the input being read; NULL: stdin */
+	struct evk_buf tmp, src, id; /* the replay window's */
 	int64_t max_age, skew; /* ns; max_age 0: no time check */
 	struct evk_dedupe *dedupe;
 	int strip;
 	int rejected, error;
+
+	struct evk_buf text; /* the batch */
+	struct item *items;
+	size_t nitems;
+
+	struct worker w[MAX_JOBS];
+	int nw;
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	unsigned gen; /* batches handed to the threads */
+	int pending, quit;
 };
 
-static void reject(struct evsign *s, const char *name,
-    const struct evk_line *ln, const char *fmt, ...) CLI_PRINTF(4, 5);
+static void reject(struct evsign *s, const struct evk_line *ln, const char *fmt,
+    ...) CLI_PRINTF(3, 4);
 
 static void
-reject(struct evsign *s, const char *name, const struct evk_line *ln,
-    const char *fmt, ...)
+reject(struct evsign *s, const struct evk_line *ln, const char *fmt, ...)
 {
 	char reason[320];
 	va_list ap;
@@ -88,7 +132,7 @@ reject(struct evsign *s, const char *name, const struct evk_line *ln,
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
-	cli_reject(name, ln->no, "%s", reason);
+	cli_reject(s->name, ln->no, "%s", reason);
 	s->rejected = 1;
 	if (ln->p != NULL)
 		cli_dead_line(&s->dead, ln->p, ln->len, ln->crlf);
@@ -153,7 +197,7 @@ string_member(struct evk_span ev, const char *name, struct evk_buf *b)
 /* The policy checks after a good signature: --max-age, --skew, --dedupe.
  * Returns 0, or 1 after rejecting the line. */
 static int
-window(struct evsign *s, const char *name, const struct evk_line *ln)
+window(struct evsign *s, const struct evk_line *ln)
 {
 	struct evk_span ev = {ln->p, ln->len};
 	struct evk_err err = EVK_ERR_ZERO;
@@ -165,12 +209,12 @@ window(struct evsign *s, const char *name, const struct evk_line *ln)
 	if (s->max_age == 0)
 		return 0;
 	if (!string_member(ev, "time", &s->tmp)) {
-		reject(s, name, ln,
+		reject(s, ln,
 		    "malformed: no time attribute (--max-age needs one)");
 		return 1;
 	}
 	if (evk_time_parse(s->tmp.p, s->tmp.len, &t, &err) < 0) {
-		reject(s, name, ln, "malformed: time: %s", err.msg);
+		reject(s, ln, "malformed: time: %s", err.msg);
 		return 1;
 	}
 	evk_time_now(&now);
@@ -178,12 +222,11 @@ window(struct evsign *s, const char *name, const struct evk_line *ln)
 	nowns = ns_of(now.sec, now.nsec);
 	evk_time_format(when, &t, 0, 1);
 	if (tns < add_sat(nowns, -s->max_age)) {
-		reject(s, name, ln, "expired: time %s is older than --max-age",
-		    when);
+		reject(s, ln, "expired: time %s is older than --max-age", when);
 		return 1;
 	}
 	if (tns > add_sat(nowns, s->skew)) {
-		reject(s, name, ln,
+		reject(s, ln,
 		    "expired: time %s is in the future by more than --skew",
 		    when);
 		return 1;
@@ -192,7 +235,7 @@ window(struct evsign *s, const char *name, const struct evk_line *ln)
 		return 0;
 	if (!string_member(ev, "source", &s->src) ||
 	    !string_member(ev, "id", &s->id)) {
-		reject(s, name, ln,
+		reject(s, ln,
 		    "malformed: no source or id (--dedupe needs both)");
 		return 1;
 	}
@@ -201,95 +244,242 @@ window(struct evsign *s, const char *name, const struct evk_line *ln)
 	if (rc == EVK_ENOMEM)
 		cli_die(CLI_FATAL, "out of memory");
 	if (rc == EVK_ERANGE) {
-		reject(s, name, ln,
+		reject(s, ln,
 		    "replayed: cannot tell, the --dedupe window is full "
 		    "(--dedupe-max)");
 		return 1;
 	}
 	if (rc == 1) {
-		reject(s, name, ln, "replayed: source and id seen before");
+		reject(s, ln, "replayed: source and id seen before");
 		return 1;
 	}
 	return 0;
 }
 
-/* One line of sign, verify or canon. */
+static void result_reject(struct worker *w, struct item *it, const char *fmt,
+    ...) CLI_PRINTF(3, 4);
+
+/* The item is rejected for the reason given (kept in w->out). */
 static void
-line(struct evsign *s, const char *name, const struct evk_line *ln)
+result_reject(struct worker *w, struct item *it, const char *fmt, ...)
 {
+	char reason[320];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof reason)
+		n = (int)sizeof reason - 1;
+	if (evk_buf_add(&w->out, reason, (size_t)n) < 0)
+		cli_die(CLI_FATAL, "out of memory");
+	it->result = R_REJECT;
+	it->rlen = (size_t)n;
+}
+
+/* One line of sign, verify or canon, in a worker: no output, no shared
+ * state but what is read only. */
+static void
+process(struct worker *w, struct item *it)
+{
+	const struct evsign *s = w->s;
+	const char *p = s->text.p + it->off;
 	struct evk_err err = EVK_ERR_ZERO;
 	enum evk_json_type type;
 	int rc;
 
-	if (cli_blank(ln->p, ln->len))
+	it->w = w;
+	it->roff = w->out.len;
+	it->rlen = 0;
+	it->result = R_SKIP;
+	if (cli_blank(p, it->len))
 		return;
-	if (evk_json_check(s->json, ln->p, ln->len, &type, &err) < 0) {
-		reject(s, name, ln, "malformed: invalid JSON: %s at column %zu",
-		    err.msg, err.column);
+	if (evk_json_check(w->json, p, it->len, &type, &err) < 0) {
+		result_reject(w, it,
+		    "malformed: invalid JSON: %s at column %zu", err.msg,
+		    err.column);
 		return;
 	}
 	if (type != EVK_JSON_OBJECT) {
-		reject(s, name, ln, "malformed: not a JSON object");
+		result_reject(w, it, "malformed: not a JSON object");
 		return;
 	}
-	evk_buf_reset(&s->buf);
 	switch (s->cmd) {
 	case C_SIGN:
-		rc = evk_event_sign(s->key, ln->p, ln->len, &s->buf, &s->tmp,
-		    &err);
+		rc = evk_event_sign(s->key, p, it->len, &w->out, &w->tmp, &err);
 		break;
 	case C_CANON:
-		rc = evk_event_signed_bytes(s->key, ln->p, ln->len, &s->buf,
-		    &s->tmp, &err);
+		rc = evk_event_signed_bytes(s->key, p, it->len, &w->out,
+		    &w->tmp, &err);
 		break;
 	default:
-		rc = evk_event_verify(s->ring, ln->p, ln->len, &s->tmp, NULL,
-		    &err);
+		rc = evk_event_verify(s->ring, p, it->len, &w->tmp, NULL, &err);
 		if (rc > 0) {
-			reject(s, name, ln, "%s", err.msg);
+			result_reject(w, it, "%s", err.msg);
 			return;
 		}
-		if (rc == 0 && window(s, name, ln))
-			return;
 		if (rc == 0 && !s->strip) {
-			put(s, ln->p, ln->len + (size_t)ln->crlf);
+			it->result = R_VERIFIED; /* the line as read */
 			return;
 		}
 		if (rc == 0)
-			rc = evk_event_strip(ln->p, ln->len, &s->buf);
+			rc = evk_event_strip(p, it->len, &w->out);
 		break;
 	}
 	if (rc == EVK_ENOMEM)
 		cli_die(CLI_FATAL, "out of memory");
-	if (rc == EVK_ERANGE) {
-		reject(s, name, ln, "malformed: %s", err.msg);
-		return;
-	}
 	if (rc < 0) {
-		reject(s, name, ln, "%s", err.msg);
+		result_reject(w, it, "%s%s",
+		    rc == EVK_ERANGE ? "malformed: " : "", err.msg);
 		return;
 	}
 	/* The line ending as read (canon writes bytes to compare: "\n"). */
-	if (ln->crlf && s->cmd != C_CANON && evk_buf_add(&s->buf, "\r", 1) < 0)
+	if (it->crlf && s->cmd != C_CANON && evk_buf_add(&w->out, "\r", 1) < 0)
 		cli_die(CLI_FATAL, "out of memory");
-	put(s, s->buf.p, s->buf.len);
+	it->result = s->cmd == C_VERIFY ? R_VERIFIED : R_OUT;
+	it->rlen = w->out.len - it->roff;
+}
+
+static void
+work(struct worker *w)
+{
+	size_t i;
+
+	for (i = w->from; i < w->to; i++)
+		process(w, &w->s->items[i]);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct evsign *s = w->s;
+	unsigned seen = 0;
+	int quit;
+
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->gen == seen && !s->quit)
+			pthread_cond_wait(&s->go, &s->mu);
+		seen = s->gen;
+		quit = s->quit;
+		pthread_mutex_unlock(&s->mu);
+		if (quit)
+			return NULL;
+		work(w);
+		pthread_mutex_lock(&s->mu);
+		if (--s->pending == 0)
+			pthread_cond_signal(&s->done);
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
+/* Writes, in order, what the workers made of one item. */
+static void
+finish(struct evsign *s, const struct item *it)
+{
+	struct evk_line ln = {s->text.p + it->off, it->len, it->no, it->crlf};
+	const char *r = it->w->out.p + it->roff;
+
+	switch (it->result) {
+	case R_SKIP: break;
+	case R_REJECT: reject(s, &ln, "%.*s", (int)it->rlen, r); break;
+	case R_VERIFIED:
+		if (window(s, &ln))
+			break;
+		if (it->rlen == 0) /* not stripped */
+			put(s, ln.p, ln.len + (size_t)ln.crlf);
+		else
+			put(s, r, it->rlen);
+		break;
+	case R_OUT: put(s, r, it->rlen); break;
+	}
+}
+
+/* Processes the batch and writes it out. */
+static void
+flush(struct evsign *s)
+{
+	size_t n = s->nitems, per, i;
+	int k, nw = s->nw;
+
+	if (n == 0)
+		return;
+	for (k = 0; k < nw; k++)
+		evk_buf_reset(&s->w[k].out);
+	if (n < 16 * (size_t)nw) /* not worth waking the threads */
+		nw = 1;
+	per = (n + (size_t)nw - 1) / (size_t)nw;
+	for (k = 0; k < nw; k++) {
+		s->w[k].from = (size_t)k * per < n ? (size_t)k * per : n;
+		s->w[k].to = s->w[k].from + per < n ? s->w[k].from + per : n;
+	}
+	if (nw > 1) {
+		pthread_mutex_lock(&s->mu);
+		s->gen++;
+		s->pending = nw - 1;
+		pthread_cond_broadcast(&s->go);
+		pthread_mutex_unlock(&s->mu);
+	}
+	work(&s->w[0]);
+	if (nw > 1) {
+		pthread_mutex_lock(&s->mu);
+		while (s->pending > 0)
+			pthread_cond_wait(&s->done, &s->mu);
+		pthread_mutex_unlock(&s->mu);
+	}
+	for (i = 0; i < n; i++)
+		finish(s, &s->items[i]);
+	s->nitems = 0;
+	evk_buf_reset(&s->text);
+}
+
+/* The bytes of an over-long line go to the dead letters after every line
+ * before it. */
+static void
+skip_in_order(void *ctx, const char *p, size_t n)
+{
+	struct evsign *s = ctx;
+
+	flush(s);
+	cli_dead_skip(&s->dead, p, n);
 }
 
 static void
 run(struct evsign *s, int fd, const char *name, size_t max_line)
 {
-	struct evk_reader *r = cli_reader(fd, max_line, &s->dead);
+	struct evk_reader *r = cli_reader_fn(fd, max_line,
+	    s->dead.f != NULL ? skip_in_order : NULL, s);
 	struct evk_line ln;
 	struct evk_err err;
+	struct item *it;
 	int rc;
 
+	s->name = name;
 	for (;;) {
+		if (s->nitems > 0 && !evk_reader_ready(r))
+			flush(s);
 		err.msg[0] = '\0';
 		rc = evk_reader_next(r, &ln, &err);
 		if (rc == 1) {
-			line(s, name, &ln);
-		} else if (rc == EVK_ETOOLONG || rc == EVK_ENUL) {
-			reject(s, name, &ln, "%s", err.msg);
+			if (s->nitems == BATCH_LINES ||
+			    (s->nitems > 0 &&
+			        s->text.len + ln.len > BATCH_BYTES))
+				flush(s);
+			it = &s->items[s->nitems++];
+			it->off = s->text.len;
+			it->len = ln.len;
+			it->no = ln.no;
+			it->crlf = ln.crlf;
+			if (evk_buf_add(&s->text, ln.p,
+			        ln.len + (size_t)ln.crlf) < 0)
+				cli_die(CLI_FATAL, "out of memory");
+			continue;
+		}
+		flush(s);
+		if (rc == EVK_ETOOLONG || rc == EVK_ENUL) {
+			reject(s, &ln, "%s", err.msg);
 		} else {
 			if (rc == EVK_EIO) {
 				cli_warn("%s: %s", name ? name : "stdin",
@@ -300,6 +490,51 @@ run(struct evsign *s, int fd, const char *name, size_t max_line)
 		}
 	}
 	evk_reader_free(r);
+}
+
+/* Sets up `jobs` workers: the main thread and jobs - 1 threads. */
+static void
+start_workers(struct evsign *s, int jobs, const struct evk_json_opts *jo)
+{
+	int k, rc;
+
+	if ((s->items = calloc(BATCH_LINES, sizeof *s->items)) == NULL)
+		cli_die(CLI_FATAL, "out of memory");
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->go, NULL);
+	pthread_cond_init(&s->done, NULL);
+	for (k = 0; k < jobs; k++) {
+		s->w[k].s = s;
+		if ((s->w[k].json = evk_json_checker_new(jo)) == NULL)
+			cli_die(CLI_FATAL, "out of memory");
+		/* Stop signals stay blocked in the threads (inherited). */
+		if (k > 0 &&
+		    (rc = pthread_create(&s->w[k].thread, NULL, worker_main,
+		         &s->w[k])) != 0)
+			cli_die(CLI_FATAL, "cannot start a thread: %s",
+			    strerror(rc));
+		s->nw = k + 1;
+	}
+}
+
+static void
+stop_workers(struct evsign *s)
+{
+	int k;
+
+	pthread_mutex_lock(&s->mu);
+	s->quit = 1;
+	pthread_cond_broadcast(&s->go);
+	pthread_mutex_unlock(&s->mu);
+	for (k = 0; k < s->nw; k++) {
+		if (k > 0)
+			pthread_join(s->w[k].thread, NULL);
+		evk_json_checker_free(s->w[k].json);
+		evk_buf_free(&s->w[k].out);
+		evk_buf_free(&s->w[k].tmp);
+	}
+	free(s->items);
+	evk_buf_free(&s->text);
 }
 
 /* Loads a key file into the ring or dies. */
@@ -440,6 +675,15 @@ pubkey(const char *path)
 	return CLI_OK;
 }
 
+/* One worker per CPU, up to MAX_JOBS. */
+static int
+default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (int)n;
+}
+
 /* Parses a duration option value or exits 2. */
 static int64_t
 duration(const char *opt, const char *s)
@@ -466,6 +710,7 @@ enum {
 	O_MAX_DEPTH,
 	O_LINEBUF,
 	O_ED25519,
+	O_JOBS,
 };
 
 /* Each option with the commands that take it. */
@@ -485,6 +730,7 @@ static const struct {
     {{"max-line", required_argument, NULL, O_MAX_LINE}, C_STREAM},
     {{"max-depth", required_argument, NULL, O_MAX_DEPTH}, C_STREAM},
     {{"line-buffered", no_argument, NULL, O_LINEBUF}, C_STREAM},
+    {{"jobs", required_argument, NULL, 'j'}, C_STREAM},
     {{"ed25519", no_argument, NULL, O_ED25519}, C_KEYGEN},
     {{"output", required_argument, NULL, 'o'}, C_KEYGEN},
     {{"help", no_argument, NULL, 'h'}, ~0u},
@@ -518,7 +764,8 @@ main(int argc, char **argv)
 	const char *cmdname, *kid = NULL, *dead = NULL, *output = NULL;
 	size_t max_line = EVK_MAX_LINE, i, nopt = 0;
 	long long dedupe_max = 1 << 20;
-	int nkeys = 0, c, linebuf = 0, ed25519 = 0, dedupe = 0, skew_set = 0;
+	int nkeys = 0, c, linebuf = 0, jobs = default_jobs(), ed25519 = 0,
+	    dedupe = 0, skew_set = 0;
 
 	cli_init("evsign");
 	if (argc < 2)
@@ -544,7 +791,7 @@ main(int argc, char **argv)
 		if (options[i].cmds & s.cmd)
 			longopts[nopt++] = options[i].o;
 	if (s.cmd & C_STREAM)
-		strcat(shortopts, "k:");
+		strcat(shortopts, "k:j:");
 	if (s.cmd == C_KEYGEN)
 		strcat(shortopts, "o:");
 	if ((keys = calloc((size_t)argc + 1, sizeof *keys)) == NULL)
@@ -582,6 +829,10 @@ main(int argc, char **argv)
 			    optarg, 1, 10000, 0);
 			break;
 		case O_LINEBUF: linebuf = 1; break;
+		case 'j':
+			jobs =
+			    (int)cli_number("--jobs", optarg, 1, MAX_JOBS, 0);
+			break;
 		case O_ED25519: ed25519 = 1; break;
 		case 'o': output = optarg; break;
 		case 'h': fputs(usage_text, stdout); return CLI_OK;
@@ -629,11 +880,11 @@ main(int argc, char **argv)
 		s.key = signing_key(s.ring, kid, 0);
 	if (dedupe && (s.dedupe = evk_dedupe_new((size_t)dedupe_max)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
-	if ((s.json = evk_json_checker_new(&jo)) == NULL ||
-	    (s.out = evk_sink_fd(STDOUT_FILENO,
+	if ((s.out = evk_sink_fd(STDOUT_FILENO,
 	         linebuf ? EVK_SINK_LINEBUF : EVK_SINK_AUTO)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	cli_dead_open(&s.dead, dead);
+	start_workers(&s, jobs, &jo);
 
 	if (argc == 0)
 		run(&s, STDIN_FILENO, NULL, max_line);
@@ -645,7 +896,7 @@ main(int argc, char **argv)
 			s.error = 1;
 			continue;
 		}
-		run(&s, fd, strcmp(argv[c], "-") ? argv[c] : "stdin", max_line);
+		run(&s, fd, strcmp(argv[c], "-") ? argv[c] : NULL, max_line);
 		if (fd != STDIN_FILENO)
 			close(fd);
 	}
@@ -656,8 +907,7 @@ main(int argc, char **argv)
 	cli_reraise();
 	evk_keyring_free(s.ring);
 	evk_dedupe_free(s.dedupe);
-	evk_json_checker_free(s.json);
-	evk_buf_free(&s.buf);
+	stop_workers(&s);
 	evk_buf_free(&s.tmp);
 	evk_buf_free(&s.src);
 	evk_buf_free(&s.id);

@@ -104,6 +104,13 @@ evk_reader_lineno(const struct evk_reader *r)
 	return r->lineno;
 }
 
+int
+evk_reader_ready(const struct evk_reader *r)
+{
+	return r->eof ||
+	    (!r->skipping && memchr(r->buf + r->scan, '\n', r->end - r->scan));
+}
+
 static void
 skip(struct evk_reader *r, const char *p, size_t n)
 {

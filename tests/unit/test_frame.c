@@ -324,6 +324,32 @@ TEST(many_lines_through_a_pipe)
 	close(fds[0]);
 }
 
+/* evk_reader_ready(): a batching program asks before a read that may
+ * block; through a pipe, a half line is not ready, a whole one is. */
+TEST(ready_only_when_no_read_is_needed)
+{
+	struct evk_reader *r;
+	struct evk_line ln;
+	int fd[2];
+
+	CHECK(pipe(fd) == 0);
+	r = evk_reader_new(fd[0], NULL);
+	CHECK(r != NULL);
+	CHECK(!evk_reader_ready(r));
+	CHECK(write(fd[1], "a\nb\nc", 5) == 5);
+	CHECK_INT(evk_reader_next(r, &ln, NULL), 1);
+	CHECK(evk_reader_ready(r)); /* "b\n" is buffered */
+	CHECK_INT(evk_reader_next(r, &ln, NULL), 1);
+	CHECK(!evk_reader_ready(r)); /* "c" needs more bytes */
+	close(fd[1]);
+	CHECK_INT(evk_reader_next(r, &ln, NULL), 1);
+	CHECK(ln.len == 1 && ln.p[0] == 'c');
+	CHECK(evk_reader_ready(r)); /* the end is known */
+	CHECK_INT(evk_reader_next(r, &ln, NULL), 0);
+	evk_reader_free(r);
+	close(fd[0]);
+}
+
 TEST(read_error_reported)
 {
 	struct evk_reader *r = evk_reader_new(-1, NULL);
@@ -466,6 +492,7 @@ main(void)
 	RUN(eintr_with_stop_returns);
 	RUN(stop_signal_while_blocked_is_not_lost);
 	RUN(many_lines_through_a_pipe);
+	RUN(ready_only_when_no_read_is_needed);
 	RUN(read_error_reported);
 	RUN(sink_buffers_and_flushes);
 	RUN(sink_line_buffered);

@@ -94,6 +94,11 @@ int evk_reader_next(struct evk_reader *r, struct evk_line *line,
 /* The number of lines read so far (including rejected ones). */
 uint64_t evk_reader_lineno(const struct evk_reader *r);
 
+/* Nonzero when the next evk_reader_next() returns without reading: a
+ * whole line is buffered, or the input has ended.  A program that batches
+ * lines hands its batch on before a call that may block. */
+int evk_reader_ready(const struct evk_reader *r);
+
 /*
  * A sink takes whole events: one put per event line, without its "\n".
  */
