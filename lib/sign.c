@@ -964,11 +964,18 @@ verdict(struct evk_err *err, enum evk_verdict v, const char *fmt, ...)
 	return (int)v;
 }
 
-/* How much of a raw JSON string span a message shows. */
+/* How much of a raw JSON string span a message shows: all of it, or its
+ * first 80 bytes or so, cut before a UTF-8 continuation byte (the caller
+ * adds "..." when shown() < s.len). */
 static int
 shown(struct evk_span s)
 {
-	return s.len > 80 ? 80 : (int)s.len;
+	size_t n = s.len;
+
+	if (n > 80)
+		for (n = 80; n > 0 && ((unsigned char)s.p[n] & 0xc0) == 0x80;)
+			n--;
+	return (int)n;
 }
 
 /* The key whose id is the raw JSON string `kid`, escapes and all. */
@@ -1029,15 +1036,17 @@ evk_event_verify(const struct evk_keyring *kr, const char *p, size_t len,
 		/* The id as written: escapes stay escapes, so no control
 		 * character reaches a terminal. */
 		if (err != NULL)
-			snprintf(err->msg, sizeof err->msg, "unknown key %.*s",
-			    shown(kid), kid.p);
+			snprintf(err->msg, sizeof err->msg,
+			    "unknown key %.*s%s", shown(kid), kid.p,
+			    (size_t)shown(kid) < kid.len ? "..." : "");
 		return EVK_VERIFY_UNKNOWN_KEY;
 	}
 	name = evk_sigalg_name(k->alg);
 	if (!evk_json_key_eq(alg, name, strlen(name)))
 		return verdict(err, EVK_VERIFY_ALG_MISMATCH,
-		    "the event says %.*s, key \"%.80s\" is %s", shown(alg),
-		    alg.p, k->kid, name);
+		    "the event says %.*s%s, key \"%s\" is %s", shown(alg),
+		    alg.p, (size_t)shown(alg) < alg.len ? "..." : "", k->kid,
+		    name);
 	siglen = b64_decode(sig, sizeof sig, s.p + 1, s.len - 2);
 	if (siglen < 0)
 		return verdict(err, EVK_VERIFY_MALFORMED,
