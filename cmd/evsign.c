@@ -88,7 +88,8 @@ struct item {
 };
 
 struct worker {
-	struct evsign *s;
+	/* A cache line of its own: its buffers change on every event. */
+	_Alignas(64) struct evsign *s;
 	pthread_t thread;
 	struct evk_json_checker *json;
 	struct evk_buf out, tmp;
@@ -765,7 +766,7 @@ main(int argc, char **argv)
 	size_t max_line = EVK_MAX_LINE, i, nopt = 0;
 	long long dedupe_max = 1 << 20;
 	int nkeys = 0, c, linebuf = 0, jobs = default_jobs(), ed25519 = 0,
-	    dedupe = 0, skew_set = 0;
+	    dedupe = 0, skew_set = 0, dedupe_max_set = 0;
 
 	cli_init("evsign");
 	if (argc < 2)
@@ -817,6 +818,7 @@ main(int argc, char **argv)
 		case O_DEDUPE_MAX:
 			dedupe_max =
 			    cli_number("--dedupe-max", optarg, 1, 1LL << 32, 1);
+			dedupe_max_set = 1;
 			break;
 		case O_STRIP: s.strip = 1; break;
 		case O_REJECT: dead = optarg; break;
@@ -861,6 +863,8 @@ main(int argc, char **argv)
 		cli_usage_error("--dedupe needs --max-age (the replay window)");
 	if (skew_set && s.max_age == 0)
 		cli_usage_error("--skew needs --max-age");
+	if (dedupe_max_set && !dedupe)
+		cli_usage_error("--dedupe-max needs --dedupe");
 
 	if ((s.ring = evk_keyring_new()) == NULL)
 		cli_die(CLI_FATAL, "out of memory");

@@ -882,7 +882,8 @@ evk_event_sign(const struct evk_key *k, const char *p, size_t len,
 	/* The event up to its closing brace, then the three members. */
 	rc = evk_buf_reserve(out, obj.len + k->kid_json.len + 120);
 	if (rc == 0) {
-		evk_buf_add(out, obj.p, obj.len - 1);
+		/* White space before the object stays, as in strip. */
+		evk_buf_add(out, p, (size_t)(obj.p - p) + obj.len - 1);
 		if (a.top.nmembers > 0)
 			evk_buf_add(out, ",", 1);
 		evk_buf_adds(out, "\"sigalg\":");
@@ -1070,7 +1071,7 @@ evk_event_strip(const char *p, size_t len, struct evk_buf *out)
 {
 	struct evk_span obj = trim(p, len), k, v;
 	struct evk_json_iter it;
-	const char *from = obj.p, *prev_end = NULL;
+	const char *from = p, *prev_end = NULL;
 	size_t mark = out->len;
 	int kept = 0, skip_sep = 0, rc = 0;
 

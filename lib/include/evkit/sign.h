@@ -163,7 +163,8 @@ const struct evk_key *evk_keyring_find(const struct evk_keyring *kr,
 /*
  * Signs the event object `p[0..len)`, which evk_json_check() accepted as
  * an object with duplicate keys refused (whitespace around it allowed).
- * Appends to `out` the event's bytes up to its closing brace, then
+ * Appends to `out` the event's bytes up to its closing brace (white space
+ * before it included, after it not), then
  * ,"sigalg":ALG,"sigkid":KID,"sig":SIG} (no leading comma for "{}"),
  * where SIG signs the canonical form of the event with "sigalg" and
  * "sigkid" added.  `tmp` is scratch kept between calls.  Returns 0, or
@@ -216,8 +217,9 @@ int evk_event_verify(const struct evk_keyring *kr, const char *p, size_t len,
  * Appends the checked event object `p[0..len)` without its "sig",
  * "sigalg" and "sigkid" members; every other byte stays as it was (the
  * separators of the removed members go with them), so stripping what
- * evk_event_sign() appended gives back the original bytes.  Whitespace
- * around the object is dropped.  Returns 0 or EVK_ENOMEM.
+ * evk_event_sign() appended gives back the original bytes.  White space
+ * before the object stays; after it, it is dropped.  Returns 0 or
+ * EVK_ENOMEM.
  */
 int evk_event_strip(const char *p, size_t len, struct evk_buf *out);
 
