@@ -2,10 +2,12 @@
  * cmd/cli.c - shared program helpers (see cli.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -251,4 +253,34 @@ cli_reader_fn(int fd, size_t max_line, evk_skip_fn on_skip, void *ctx)
 	if ((r = evk_reader_new(fd, &ro)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	return r;
+}
+
+void
+cli_inputs(char **files, int n,
+    void (*run)(void *ctx, int fd, const char *name), void *ctx,
+    const int *done, int *failed)
+{
+	int i, fd;
+
+	if (n == 0)
+		run(ctx, STDIN_FILENO, NULL);
+	for (i = 0; i < n && !cli_stop && (done == NULL || !*done); i++) {
+		if (!strcmp(files[i], "-")) {
+			run(ctx, STDIN_FILENO, NULL);
+			continue;
+		}
+		if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0) {
+			cli_warn("%s: %s", files[i], strerror(errno));
+			*failed = CLI_FATAL;
+			continue;
+		}
+		run(ctx, fd, files[i]);
+		close(fd);
+	}
+}
+
+const char *
+cli_input_name(const char *name)
+{
+	return name != NULL ? name : "stdin";
 }

@@ -77,6 +77,22 @@ struct evk_reader *cli_reader(int fd, size_t max_line, struct cli_dead *d);
 struct evk_reader *cli_reader_fn(int fd, size_t max_line, evk_skip_fn on_skip,
     void *ctx);
 
+/*
+ * The inputs of a program with FILE operands: calls run(ctx, fd, name)
+ * for each of files[0..n) in turn, or for standard input when n is 0.
+ * "-" is standard input too; its name is then NULL, which cli_reject()
+ * writes as "line N".  A file that cannot be opened is reported, sets
+ * *failed to CLI_FATAL at once (a later output error exits with the
+ * status earned so far) and is skipped.  Stops early at a stop signal or
+ * when *done (may be NULL) is set.
+ */
+void cli_inputs(char **files, int n,
+    void (*run)(void *ctx, int fd, const char *name), void *ctx,
+    const int *done, int *failed);
+
+/* The name of an input for other messages: NULL is "stdin". */
+const char *cli_input_name(const char *name);
+
 /* After a failed write or flush of the program's output: a reader that
  * left (EVK_EPIPE) ends the program quietly with `status`; anything else
  * is reported and exits 2. */

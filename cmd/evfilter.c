@@ -1,8 +1,6 @@
 /*
  * evfilter - keep the events that match an expression.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -50,6 +48,7 @@ struct filter {
 	struct cli_dead dead;
 	int invert, count_only, quiet, strict, prefilter;
 	long long max_count;
+	size_t max_line;
 	long long matched;
 	int rejected;
 	int error;
@@ -157,9 +156,10 @@ line(struct filter *f, const char *name, const struct evk_line *ln)
 }
 
 static void
-run(struct filter *f, int fd, const char *name, size_t max_line)
+run(void *ctx, int fd, const char *name)
 {
-	struct evk_reader *r = cli_reader(fd, max_line, &f->dead);
+	struct filter *f = ctx;
+	struct evk_reader *r = cli_reader(fd, f->max_line, &f->dead);
 	struct evk_line ln;
 	struct evk_err err;
 	int rc;
@@ -173,7 +173,8 @@ run(struct filter *f, int fd, const char *name, size_t max_line)
 			reject(f, name, &ln, "%s", err.msg);
 		} else {
 			if (rc == EVK_EIO) {
-				cli_warn("%s: %s", name, err.msg);
+				cli_warn("%s: %s", cli_input_name(name),
+				    err.msg);
 				f->error = 1;
 			}
 			break;
@@ -315,23 +316,10 @@ main(int argc, char **argv)
 	         linebuf ? EVK_SINK_LINEBUF : EVK_SINK_AUTO)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	cli_dead_open(&f.dead, dead);
+	f.max_line = max_line;
 	f.prefilter = !f.invert && !f.strict && dead == NULL;
 
-	if (nfiles == 0)
-		run(&f, STDIN_FILENO, "stdin", max_line);
-	for (i = 0; i < nfiles && !f.done && !cli_stop; i++) {
-		int fd = STDIN_FILENO;
-		if (strcmp(files[i], "-") &&
-		    (fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0) {
-			cli_warn("%s: %s", files[i], strerror(errno));
-			f.error = 1;
-			continue;
-		}
-		run(&f, fd, strcmp(files[i], "-") ? files[i] : "stdin",
-		    max_line);
-		if (fd != STDIN_FILENO)
-			close(fd);
-	}
+	cli_inputs(files, nfiles, run, &f, &f.done, &f.error);
 
 	if (f.count_only) {
 		char num[32];

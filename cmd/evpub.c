@@ -1,8 +1,6 @@
 /*
  * evpub - make CloudEvents from arguments or from a stream of lines.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +51,7 @@ struct pub {
 	struct evk_sink *out;
 	struct cli_dead dead;
 	struct evk_buf ev, data;
+	size_t max_line;
 	int status;
 };
 
@@ -179,10 +178,11 @@ emit(struct pub *p)
 }
 
 /* Reads one input (fd) to its end, publishing an event per line. */
-static int
-run_stream(struct pub *p, int fd, const char *name, size_t max_line)
+static void
+run_stream(void *ctx, int fd, const char *name)
 {
-	struct evk_reader *r = cli_reader(fd, max_line, &p->dead);
+	struct pub *p = ctx;
+	struct evk_reader *r = cli_reader(fd, p->max_line, &p->dead);
 	struct evk_line ln;
 	struct evk_err err;
 	int rc;
@@ -193,7 +193,7 @@ run_stream(struct pub *p, int fd, const char *name, size_t max_line)
 		if (rc == 0 || rc == EVK_EINTR)
 			break;
 		if (rc == EVK_EIO) {
-			cli_warn("%s: %s", name ? name : "stdin", err.msg);
+			cli_warn("%s: %s", cli_input_name(name), err.msg);
 			p->status = CLI_FATAL;
 			break;
 		}
@@ -212,7 +212,6 @@ run_stream(struct pub *p, int fd, const char *name, size_t max_line)
 			cli_dead_line(&p->dead, ln.p, ln.len, ln.crlf);
 	}
 	evk_reader_free(r);
-	return rc;
 }
 
 /* The one event made from KEY=VALUE arguments. */
@@ -387,24 +386,12 @@ main(int argc, char **argv)
 	if (p.out == NULL)
 		cli_die(CLI_FATAL, "%s", output ? err.msg : "out of memory");
 	cli_dead_open(&p.dead, dead);
+	p.max_line = max_line;
 
 	if (p.mode == M_ARGS) {
 		run_args(&p, argc, argv, max_line, &jo);
-	} else if (argc == 0) {
-		run_stream(&p, STDIN_FILENO, NULL, max_line);
 	} else {
-		for (int i = 0; i < argc && !cli_stop; i++) {
-			int fd = STDIN_FILENO;
-			if (strcmp(argv[i], "-") &&
-			    (fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
-				cli_warn("%s: %s", argv[i], strerror(errno));
-				p.status = CLI_FATAL;
-				continue;
-			}
-			run_stream(&p, fd, argv[i], max_line);
-			if (fd != STDIN_FILENO)
-				close(fd);
-		}
+		cli_inputs(argv, argc, run_stream, &p, NULL, &p.status);
 	}
 
 	if (evk_sink_close(p.out, &err) < 0)

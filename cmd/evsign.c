@@ -107,6 +107,7 @@ struct evsign {
 	int64_t max_age, skew; /* ns; max_age 0: no time check */
 	struct evk_dedupe *dedupe;
 	int strip;
+	size_t max_line;
 	int rejected, error;
 
 	struct evk_buf text; /* the batch */
@@ -448,9 +449,10 @@ skip_in_order(void *ctx, const char *p, size_t n)
 }
 
 static void
-run(struct evsign *s, int fd, const char *name, size_t max_line)
+run(void *ctx, int fd, const char *name)
 {
-	struct evk_reader *r = cli_reader_fn(fd, max_line,
+	struct evsign *s = ctx;
+	struct evk_reader *r = cli_reader_fn(fd, s->max_line,
 	    s->dead.f != NULL ? skip_in_order : NULL, s);
 	struct evk_line ln;
 	struct evk_err err;
@@ -483,7 +485,7 @@ run(struct evsign *s, int fd, const char *name, size_t max_line)
 			reject(s, &ln, "%s", err.msg);
 		} else {
 			if (rc == EVK_EIO) {
-				cli_warn("%s: %s", name ? name : "stdin",
+				cli_warn("%s: %s", cli_input_name(name),
 				    err.msg);
 				s->error = 1;
 			}
@@ -763,7 +765,7 @@ main(int argc, char **argv)
 	struct evk_err err = EVK_ERR_ZERO;
 	char shortopts[16] = "hV";
 	const char *cmdname, *kid = NULL, *dead = NULL, *output = NULL;
-	size_t max_line = EVK_MAX_LINE, i, nopt = 0;
+	size_t i, nopt = 0;
 	long long dedupe_max = 1 << 20;
 	int nkeys = 0, c, linebuf = 0, jobs = default_jobs(), ed25519 = 0,
 	    dedupe = 0, skew_set = 0, dedupe_max_set = 0;
@@ -798,6 +800,7 @@ main(int argc, char **argv)
 	if ((keys = calloc((size_t)argc + 1, sizeof *keys)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	s.skew = 60 * (int64_t)1000000000;
+	s.max_line = EVK_MAX_LINE;
 
 	/* Options follow the command; getopt names argv[0] in messages. */
 	argv[1] = argv[0];
@@ -823,7 +826,7 @@ main(int argc, char **argv)
 		case O_STRIP: s.strip = 1; break;
 		case O_REJECT: dead = optarg; break;
 		case O_MAX_LINE:
-			max_line = (size_t)cli_number("--max-line", optarg, 1,
+			s.max_line = (size_t)cli_number("--max-line", optarg, 1,
 			    1LL << 30, 1);
 			break;
 		case O_MAX_DEPTH:
@@ -890,20 +893,7 @@ main(int argc, char **argv)
 	cli_dead_open(&s.dead, dead);
 	start_workers(&s, jobs, &jo);
 
-	if (argc == 0)
-		run(&s, STDIN_FILENO, NULL, max_line);
-	for (c = 0; c < argc && !cli_stop; c++) {
-		int fd = STDIN_FILENO;
-		if (strcmp(argv[c], "-") &&
-		    (fd = open(argv[c], O_RDONLY | O_CLOEXEC)) < 0) {
-			cli_warn("%s: %s", argv[c], strerror(errno));
-			s.error = 1;
-			continue;
-		}
-		run(&s, fd, strcmp(argv[c], "-") ? argv[c] : NULL, max_line);
-		if (fd != STDIN_FILENO)
-			close(fd);
-	}
+	cli_inputs(argv, argc, run, &s, NULL, &s.error);
 
 	if (evk_sink_close(s.out, &err) < 0)
 		cli_output_failed(err.code, &err, status(&s));

@@ -247,11 +247,11 @@ evfilter: $T/b:1: invalid JSON: unexpected 'x' at column 2" ]
 	run --separate-stderr evfilter -f "$T/b" --file "$T/a" n "$T/b"
 	[ "$status" -eq 0 ]
 	[ "$output" = $'{"n":2}\n{"n":1}\n{"n":2}' ]
-	# "-" is standard input, named "stdin" in messages.
+	# "-" is standard input, "line N" in messages as evkit(7) says.
 	run --separate-stderr evfilter n "$T/a" - < "$T/b"
 	[ "$status" -eq 0 ]
 	[ "$output" = $'{"n":1}\n{"n":2}' ]
-	[ "$stderr" = "evfilter: stdin:1: invalid JSON: unexpected 'x' at column 2" ]
+	[ "$stderr" = "evfilter: line 1: invalid JSON: unexpected 'x' at column 2" ]
 	# A directory cannot be read: an error, the others still read.
 	run --separate-stderr evfilter n "$T" "$T/a"
 	[ "$status" -eq 2 ]
@@ -295,15 +295,15 @@ evfilter: $T/b:1: invalid JSON: unexpected 'x' at column 2" ]
 		printf '{"n":5}\n'                # 12
 		printf '{"n":6'                   # 13 truncated last line
 	} > "$T/in"
-	want_err="evfilter: stdin:2: invalid JSON: unexpected end of input at column 6
-evfilter: stdin:3: invalid JSON: invalid UTF-8 at column 7
-evfilter: stdin:5: NUL byte in line
-evfilter: stdin:6: line too long (206 bytes, limit 100)
-evfilter: stdin:7: invalid JSON: duplicate key \"n\" at column 8
-evfilter: stdin:8: invalid JSON: nested deeper than 3 at column 8
-evfilter: stdin:9: not a JSON object
-evfilter: stdin:10: not a JSON object
-evfilter: stdin:13: invalid JSON: unexpected end of input at column 7"
+	want_err="evfilter: line 2: invalid JSON: unexpected end of input at column 6
+evfilter: line 3: invalid JSON: invalid UTF-8 at column 7
+evfilter: line 5: NUL byte in line
+evfilter: line 6: line too long (206 bytes, limit 100)
+evfilter: line 7: invalid JSON: duplicate key \"n\" at column 8
+evfilter: line 8: invalid JSON: nested deeper than 3 at column 8
+evfilter: line 9: not a JSON object
+evfilter: line 10: not a JSON object
+evfilter: line 13: invalid JSON: unexpected end of input at column 7"
 	opts=(--max-line 100 --max-depth 3)
 	run --separate-stderr evfilter "${opts[@]}" n < "$T/in"
 	[ "$status" -eq 0 ]
@@ -351,8 +351,8 @@ evfilter: stdin:13: invalid JSON: unexpected end of input at column 7"
 	printf '%s\n' '{"type":"order.created","n":1}' '{"type":"order.paid",' \
 	    '{"type":"order.created",' '{"type":"order.shipped"}' \
 	    '{"type":"order.created","n":2}' > "$T/in"
-	m3="evfilter: stdin:3: invalid JSON: unexpected end of input at column 25"
-	m2="evfilter: stdin:2: invalid JSON: unexpected end of input at column 22"
+	m3="evfilter: line 3: invalid JSON: unexpected end of input at column 25"
+	m2="evfilter: line 2: invalid JSON: unexpected end of input at column 22"
 	# Line 2 cannot hold "order.created": skipped unparsed, unreported.
 	run --separate-stderr evfilter 'type == "order.created"' < "$T/in"
 	[ "$status" -eq 0 ]
@@ -380,7 +380,7 @@ evfilter: stdin:13: invalid JSON: unexpected end of input at column 7"
 	printf '%s\n' '{"type":"order\u002ecreated"}' '{"type":"x\u0020",' |
 	    evfilter 'type == "order.created"' > "$T/out" 2> "$T/err" || true
 	[ "$(cat "$T/out")" = '{"type":"order\u002ecreated"}' ]
-	[ "$(cat "$T/err")" = "evfilter: stdin:2: invalid JSON: unexpected end of input at column 19" ]
+	[ "$(cat "$T/err")" = "evfilter: line 2: invalid JSON: unexpected end of input at column 19" ]
 	# No prefilter string: every line is parsed.
 	run --separate-stderr evfilter 'exists(type)' < "$T/in"
 	[ "$stderr" = "$m2"$'\n'"$m3" ]
@@ -390,8 +390,8 @@ evfilter: stdin:13: invalid JSON: unexpected end of input at column 7"
 	run --separate-stderr evfilter --max-line 30 'type == "order.created"' < "$T/in2"
 	[ "$status" -eq 0 ]
 	[ "$output" = '{"type":"order.created"}' ]
-	[ "$stderr" = "evfilter: stdin:1: line too long (58 bytes, limit 30)
-evfilter: stdin:2: NUL byte in line" ]
+	[ "$stderr" = "evfilter: line 1: line too long (58 bytes, limit 30)
+evfilter: line 2: NUL byte in line" ]
 }
 
 @test "errors in expressions: column, message and caret, exit 2" {
