@@ -7,7 +7,8 @@
 #   make install         PREFIX=/usr/local DESTDIR= (programs, man, lib, headers, evkit.pc)
 #   make deps            install the Debian packages evkit needs (as root)
 #   make bench           benchmarks against peers, printing ratios
-#   make fuzz            build and run the libFuzzer targets (FUZZ_TIME=seconds each)
+#   make fuzz            build and run the libFuzzer targets (FUZZ_TIME=seconds each,
+#                        FUZZ_TARGETS="fuzz_jwk ..." to run some)
 #   make lint            clang-format check and mandoc -Tlint
 #   make clean
 #
@@ -158,6 +159,7 @@ bench: all
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_TIME ?= 60
+FUZZ_TARGETS ?= $(notdir $(FUZZ_BIN))
 FUZZ_FLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Ilib/include -Ilib -g -O1 \
              -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
 
@@ -168,8 +170,8 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS) | deps-check
 
 fuzz-build: $(FUZZ_BIN)
 
-fuzz: $(FUZZ_BIN)
-	@for f in $(FUZZ_BIN); do \
+fuzz: $(FUZZ_TARGETS:%=$(B)/fuzz/%)
+	@for f in $(FUZZ_TARGETS:%=$(B)/fuzz/%); do \
 	  n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
 	  echo "== $$n ($(FUZZ_TIME)s)"; \
 	  $$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \

@@ -121,6 +121,6 @@ for f in hs big; do
 	printf '  %9d lines  %6.2f s  peak RSS %6d KiB\n' "$(wc -l < "$D/$f.signed")" "$s" "$kb"
 done
 # With --dedupe the window holds every pair of the last hour (here all
-# N, each about 48 bytes); the copies in big are refused as replayed.
+# N, each 35 to 100 bytes); the copies in big are refused as replayed.
 read -r s kb l c < <(measure "$D/hs.signed" /dev/null "$B/evsign" verify -k "$D/hs.jwk" --max-age 1h --dedupe) || true
 printf '  %9d lines  %6.2f s  peak RSS %6d KiB  --max-age 1h --dedupe (%d pairs)\n' "$N" "$s" "$kb" "$N"

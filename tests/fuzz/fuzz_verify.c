@@ -9,7 +9,7 @@
  * never crashes; stripping gives JSON without sig/sigalg/sigkid, which is
  * unsigned (malformed when a number is beyond a double).  The oracle: when evk_event_sign() with either key succeeds,
  * its result is JSON, verifies as valid with that key, strips back to
- * exactly the input (without surrounding whitespace), covers the bytes
+ * exactly the input (without white space after it), covers the bytes
  * evk_event_signed_bytes() names, and stops being valid when one
  * character of the signature's base64url text changes.  When it fails,
  * the output is unchanged and the reason is one the API allows.
@@ -125,8 +125,7 @@ oracle(const struct evk_key *k, const char *p, size_t n, size_t pick)
 	if (verdict(q, n, &who) != EVK_VERIFY_OK || who != k)
 		abort();
 	/* Strip gives the input back, without surrounding whitespace. */
-	while (lo < hi && is_ws(p[lo]))
-		lo++;
+	/* White space before the object is kept, after it dropped. */
 	while (hi > lo && is_ws(p[hi - 1]))
 		hi--;
 	if (evk_event_strip(q, n, &back) != 0 || back.len != hi - lo ||
@@ -197,8 +196,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Nothing to strip: the same bytes. */
 	lo = 0;
 	hi = size;
-	while (lo < hi && is_ws(p[lo]))
-		lo++;
+	/* White space before the object is kept, after it dropped. */
 	while (hi > lo && is_ws(p[hi - 1]))
 		hi--;
 	if (!has_sig_member(p, size) &&

@@ -229,8 +229,10 @@ int evk_event_strip(const char *p, size_t len, struct evk_buf *out);
  * A set of (source, id) pairs, each remembered until a deadline: what a
  * verifier needs to refuse an event sent twice within its --max-age
  * window.  Pairs are kept as keyed 128-bit BLAKE2b hashes (the key random
- * per set, so collisions cannot be aimed at); memory is about 48 bytes per
- * remembered pair and never more than `max` pairs are kept.
+ * per set, so collisions cannot be aimed at) in a hash table of 24-byte
+ * slots kept between a quarter and 70% full: 35 to 100 bytes per
+ * remembered pair, twice that for a moment while the table grows.  Never
+ * more than `max` pairs are kept.
  */
 struct evk_dedupe;
 
