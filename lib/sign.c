@@ -457,46 +457,44 @@ jwk_str(json_t *o, const char *name, const char **s, size_t *n, int required,
 	return 0;
 }
 
-/* A base64url member of exactly `want` bytes (0: 32 or more) into a new
- * buffer or `fixed`. */
+/* A base64url member of exactly `want` bytes (0: an HS256 secret, 32 or
+ * more) into a new buffer `*heap` or into `fixed`. */
 static int
 jwk_bytes(const char *s, size_t n, const char *name, size_t want,
     unsigned char *fixed, unsigned char **heap, size_t *len, const char *who,
     struct evk_err *err)
 {
 	size_t cap = n / 4 * 3 + 3;
-	unsigned char *b = fixed;
+	unsigned char *b;
 	long got;
 
-	if (want != 0 && n * 3 / 4 != want)
-		return evk__err(err, EVK_EINVAL, 0,
-		    "%s\"%s\" has %zu bytes, %zu expected", who, name,
-		    n * 3 / 4, want);
-	if (want == 0 && (b = malloc(cap)) == NULL)
+	if ((b = malloc(cap)) == NULL)
 		return evk__err(err, EVK_ENOMEM, 0, "out of memory");
-	got = b64_decode(b, want ? want : cap, s, n);
-	if (got < 0 || (want && (size_t)got != want) ||
-	    (!want && got < crypto_auth_hmacsha256_BYTES)) {
+	got = b64_decode(b, cap, s, n);
+	if (got >= 0 &&
+	    (want ? (size_t)got == want
+	          : got >= crypto_auth_hmacsha256_BYTES)) {
+		*len = (size_t)got;
 		if (want == 0) {
-			sodium_memzero(b, cap);
-			free(b);
+			*heap = b;
+			return 0;
 		}
-		if (got < 0)
-			return evk__err(err, EVK_EINVAL, 0,
-			    "%s\"%s\" is not base64url without padding", who,
-			    name);
-		if (want)
-			return evk__err(err, EVK_EINVAL, 0,
-			    "%s\"%s\" has %ld bytes, %zu expected", who, name,
-			    got, want);
+		memcpy(fixed, b, want);
+	}
+	sodium_memzero(b, cap);
+	free(b);
+	if (got < 0)
+		return evk__err(err, EVK_EINVAL, 0,
+		    "%s\"%s\" is not base64url without padding", who, name);
+	if (want && (size_t)got != want)
+		return evk__err(err, EVK_EINVAL, 0,
+		    "%s\"%s\" has %ld bytes, %zu expected", who, name, got,
+		    want);
+	if (!want && got < crypto_auth_hmacsha256_BYTES)
 		return evk__err(err, EVK_EINVAL, 0,
 		    "%s\"%s\" has %ld bytes: an HS256 secret needs at least %d "
 		    "(RFC 7518 3.2)",
 		    who, name, got, crypto_auth_hmacsha256_BYTES);
-	}
-	if (heap != NULL)
-		*heap = b;
-	*len = (size_t)got;
 	return 0;
 }
 
