@@ -1014,15 +1014,19 @@ evk_event_verify(const struct evk_keyring *kr, const char *p, size_t len,
 	long siglen;
 	int rc;
 
-	/* Canonical bytes first: the same pass finds the three members. */
+	/* Canonical bytes first: the same pass finds the three members.  A
+	 * number it cannot write (1e400) fails it after the top-level object
+	 * was opened, so the members are found all the same, and the failure
+	 * is reported where evkit-event(5) puts it: after the key and the
+	 * algorithm. */
 	evk_buf_reset(tmp);
-	if ((rc = evk__canon_edit(obj.p, obj.len, sigattrs_init(&a, 1, NULL, 0),
-	         tmp, err)) < 0) {
-		if (rc == EVK_ENOMEM || err == NULL)
-			return rc == EVK_ENOMEM ? rc : EVK_VERIFY_MALFORMED;
+	msg[0] = '\0';
+	rc = evk__canon_edit(obj.p, obj.len, sigattrs_init(&a, 1, NULL, 0), tmp,
+	    err);
+	if (rc == EVK_ENOMEM)
+		return rc;
+	if (rc < 0 && err != NULL)
 		memcpy(msg, err->msg, sizeof msg);
-		return verdict(err, EVK_VERIFY_MALFORMED, "%s", msg);
-	}
 	s = a.found[0];
 	alg = a.found[1];
 	kid = a.found[2];
@@ -1066,6 +1070,9 @@ evk_event_verify(const struct evk_keyring *kr, const char *p, size_t len,
 		    "sig has %ld bytes, %s needs %d", siglen, name,
 		    k->alg == EVK_SIG_HS256 ? crypto_auth_hmacsha256_BYTES
 		                            : crypto_sign_BYTES);
+	if (rc < 0)
+		return verdict(err, EVK_VERIFY_MALFORMED, "%s",
+		    msg[0] ? msg : "no canonical form");
 	if (!evk_key_verify(k, tmp->p, tmp->len, sig, (size_t)siglen))
 		return verdict(err, EVK_VERIFY_BAD_SIG, NULL);
 	if (key != NULL)
