@@ -259,6 +259,7 @@ main(int argc, char **argv)
 	size_t max_line = EVK_MAX_LINE;
 
 	cli_init("evfilter");
+	argv[0] = (char *)cli_prog; /* getopt's messages: "evfilter: ..." */
 	exprs = calloc((size_t)argc + 1, sizeof *exprs);
 	topics = calloc((size_t)argc + 1, sizeof *topics);
 	files = calloc((size_t)argc + 1, sizeof *files);

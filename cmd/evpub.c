@@ -297,6 +297,7 @@ main(int argc, char **argv)
 	int c, nmodes = 0, linebuf = 0;
 
 	cli_init("evpub");
+	argv[0] = (char *)cli_prog; /* getopt's messages: "evpub: ..." */
 	memset(&p, 0, sizeof p);
 	while (
 	    (c = getopt_long(argc, argv, "t:s:o:hV", longopts, NULL)) != -1) {

@@ -495,11 +495,19 @@ run(void *ctx, int fd, const char *name)
 	evk_reader_free(r);
 }
 
+static struct evsign *running; /* whose threads join_workers() ends */
+static pthread_t main_thread;
+static void join_workers(void);
+
 /* Sets up `jobs` workers: the main thread and jobs - 1 threads. */
 static void
 start_workers(struct evsign *s, int jobs, const struct evk_json_opts *jo)
 {
 	int k, rc;
+
+	main_thread = pthread_self();
+	running = s;
+	atexit(join_workers);
 
 	if ((s->items = calloc(BATCH_LINES, sizeof *s->items)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
@@ -520,18 +528,33 @@ start_workers(struct evsign *s, int jobs, const struct evk_json_opts *jo)
 	}
 }
 
+/* Ends the threads, on every way out: also cli_die() and output errors
+ * exit with them waiting, and valgrind counts their stacks as lost.  Only
+ * the main thread joins (a thread cannot join itself). */
+static void
+join_workers(void)
+{
+	struct evsign *s = running;
+	int k;
+
+	if (s == NULL || !pthread_equal(pthread_self(), main_thread))
+		return;
+	running = NULL;
+	pthread_mutex_lock(&s->mu);
+	s->quit = 1;
+	pthread_cond_broadcast(&s->go);
+	pthread_mutex_unlock(&s->mu);
+	for (k = 1; k < s->nw; k++)
+		pthread_join(s->w[k].thread, NULL);
+}
+
 static void
 stop_workers(struct evsign *s)
 {
 	int k;
 
-	pthread_mutex_lock(&s->mu);
-	s->quit = 1;
-	pthread_cond_broadcast(&s->go);
-	pthread_mutex_unlock(&s->mu);
+	join_workers();
 	for (k = 0; k < s->nw; k++) {
-		if (k > 0)
-			pthread_join(s->w[k].thread, NULL);
 		evk_json_checker_free(s->w[k].json);
 		evk_buf_free(&s->w[k].out);
 		evk_buf_free(&s->w[k].tmp);
@@ -802,8 +825,9 @@ main(int argc, char **argv)
 	s.skew = 60 * (int64_t)1000000000;
 	s.max_line = EVK_MAX_LINE;
 
-	/* Options follow the command; getopt names argv[0] in messages. */
-	argv[1] = argv[0];
+	/* Options follow the command; getopt names argv[0] in messages,
+	 * which start with the program's name (evkit(7)). */
+	argv[1] = (char *)cli_prog;
 	argc--;
 	argv++;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
