@@ -49,6 +49,8 @@ struct filter {
 	int invert, count_only, quiet, strict, prefilter;
 	long long max_count;
 	size_t max_line;
+	struct evk_reader *r; /* of the input being read: reachable when an
+	                         output error exits (LeakSanitizer) */
 	long long matched;
 	int rejected;
 	int error;
@@ -159,7 +161,7 @@ static void
 run(void *ctx, int fd, const char *name)
 {
 	struct filter *f = ctx;
-	struct evk_reader *r = cli_reader(fd, f->max_line, &f->dead);
+	struct evk_reader *r = f->r = cli_reader(fd, f->max_line, &f->dead);
 	struct evk_line ln;
 	struct evk_err err;
 	int rc;
@@ -181,6 +183,7 @@ run(void *ctx, int fd, const char *name)
 		}
 	}
 	evk_reader_free(r);
+	f->r = NULL;
 }
 
 /* Compiles and joins the expressions and topics; exits 2 on an error. */

@@ -52,6 +52,8 @@ struct pub {
 	struct cli_dead dead;
 	struct evk_buf ev, data;
 	size_t max_line;
+	struct evk_reader *r; /* of the input being read: reachable when an
+	                         output error exits (LeakSanitizer) */
 	int status;
 };
 
@@ -182,7 +184,7 @@ static void
 run_stream(void *ctx, int fd, const char *name)
 {
 	struct pub *p = ctx;
-	struct evk_reader *r = cli_reader(fd, p->max_line, &p->dead);
+	struct evk_reader *r = p->r = cli_reader(fd, p->max_line, &p->dead);
 	struct evk_line ln;
 	struct evk_err err;
 	int rc;
@@ -212,6 +214,7 @@ run_stream(void *ctx, int fd, const char *name)
 			cli_dead_line(&p->dead, ln.p, ln.len, ln.crlf);
 	}
 	evk_reader_free(r);
+	p->r = NULL;
 }
 
 /* The one event made from KEY=VALUE arguments. */

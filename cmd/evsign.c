@@ -108,6 +108,8 @@ struct evsign {
 	struct evk_dedupe *dedupe;
 	int strip;
 	size_t max_line;
+	struct evk_reader *r; /* of the input being read: reachable when an
+	                         output error exits (LeakSanitizer) */
 	int rejected, error;
 
 	struct evk_buf text; /* the batch */
@@ -452,7 +454,7 @@ static void
 run(void *ctx, int fd, const char *name)
 {
 	struct evsign *s = ctx;
-	struct evk_reader *r = cli_reader_fn(fd, s->max_line,
+	struct evk_reader *r = s->r = cli_reader_fn(fd, s->max_line,
 	    s->dead.f != NULL ? skip_in_order : NULL, s);
 	struct evk_line ln;
 	struct evk_err err;
@@ -493,6 +495,7 @@ run(void *ctx, int fd, const char *name)
 		}
 	}
 	evk_reader_free(r);
+	s->r = NULL;
 }
 
 static struct evsign *running; /* whose threads join_workers() ends */
