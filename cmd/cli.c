@@ -116,6 +116,43 @@ cli_reject(const char *file, uint64_t line, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void
+cli_vreject_line(const char *file, const struct evk_line *ln,
+    struct cli_dead *d, const char *fmt, va_list ap)
+{
+	char reason[320];
+
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	cli_reject(file, ln->no, "%s", reason);
+	if (ln->p != NULL)
+		cli_dead_line(d, ln->p, ln->len, ln->crlf);
+	else
+		cli_dead_line(d, NULL, 0, 0);
+}
+
+void
+cli_reject_line(const char *file, const struct evk_line *ln, struct cli_dead *d,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vreject_line(file, ln, d, fmt, ap);
+	va_end(ap);
+}
+
+size_t
+cli_max_line(const char *s)
+{
+	return (size_t)cli_number("--max-line", s, 1, 1LL << 30, 1);
+}
+
+unsigned
+cli_max_depth(const char *s)
+{
+	return (unsigned)cli_number("--max-depth", s, 1, 10000, 0);
+}
+
 long long
 cli_number(const char *opt, const char *s, long long min, long long max,
     int suffix)

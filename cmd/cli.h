@@ -7,6 +7,7 @@
 #define EVK_CLI_H
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,6 +52,11 @@ void cli_reject(const char *file, uint64_t line, const char *fmt, ...)
 long long cli_number(const char *opt, const char *s, long long min,
     long long max, int suffix);
 
+/* The values of --max-line (1 to 1G, K/M/G suffixes) and --max-depth
+ * (1 to 10000), the same in every program; they die as cli_number(). */
+size_t cli_max_line(const char *s);
+unsigned cli_max_depth(const char *s);
+
 /* Dead letters: rejected lines kept verbatim in a file opened for append. */
 struct cli_dead {
 	FILE *f;
@@ -66,6 +72,14 @@ void cli_dead_line(struct cli_dead *d, const char *p, size_t n, int crlf);
 void cli_dead_skip(void *d, const char *p, size_t n);
 /* Closes the file; dies with status 2 when the close or a write failed. */
 void cli_dead_close(struct cli_dead *d);
+
+/* A rejected line, reported as cli_reject() does and kept in the dead
+ * letters `d`: its bytes, or, for an over-long line whose bytes went there
+ * while it was skipped (ln->p NULL), its end. */
+void cli_reject_line(const char *file, const struct evk_line *ln,
+    struct cli_dead *d, const char *fmt, ...) CLI_PRINTF(4, 5);
+void cli_vreject_line(const char *file, const struct evk_line *ln,
+    struct cli_dead *d, const char *fmt, va_list ap) CLI_PRINTF(4, 0);
 
 /* A reader of `fd` the way every program reads: lines up to `max_line`,
  * stopped by cli_stop without a race (cli_waitmask), over-long lines

@@ -93,18 +93,12 @@ static void
 reject(struct filter *f, const char *name, const struct evk_line *ln,
     const char *fmt, ...)
 {
-	char reason[320];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof reason, fmt, ap);
+	cli_vreject_line(name, ln, &f->dead, fmt, ap);
 	va_end(ap);
-	cli_reject(name, ln->no, "%s", reason);
 	f->rejected = 1;
-	if (ln->p != NULL)
-		cli_dead_line(&f->dead, ln->p, ln->len, ln->crlf);
-	else
-		cli_dead_line(&f->dead, NULL, 0, 0);
 }
 
 /* One line: select it or not, or reject it. */
@@ -282,14 +276,8 @@ main(int argc, char **argv)
 		case 'q': f.quiet = 1; break;
 		case O_DEAD: dead = optarg; break;
 		case O_STRICT: f.strict = 1; break;
-		case O_MAX_LINE:
-			max_line = (size_t)cli_number("--max-line", optarg, 1,
-			    1LL << 30, 1);
-			break;
-		case O_MAX_DEPTH:
-			jo.max_depth = (unsigned)cli_number("--max-depth",
-			    optarg, 1, 10000, 0);
-			break;
+		case O_MAX_LINE: max_line = cli_max_line(optarg); break;
+		case O_MAX_DEPTH: jo.max_depth = cli_max_depth(optarg); break;
 		case O_LINEBUF: linebuf = 1; break;
 		case 'h': fputs(usage_text, stdout); return CLI_OK;
 		case 'V': printf("evfilter %s\n", EVK_VERSION); return CLI_OK;

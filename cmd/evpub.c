@@ -205,13 +205,9 @@ run_stream(void *ctx, int fd, const char *name)
 		}
 		if (rc == 1)
 			continue;
-		cli_reject(name, ln.no, "%s", err.msg);
+		cli_reject_line(name, &ln, &p->dead, "%s", err.msg);
 		if (p->status == CLI_OK)
 			p->status = CLI_REJECTED;
-		if (rc == EVK_ETOOLONG)
-			cli_dead_line(&p->dead, NULL, 0, 0);
-		else
-			cli_dead_line(&p->dead, ln.p, ln.len, ln.crlf);
 	}
 	evk_reader_free(r);
 	p->r = NULL;
@@ -325,14 +321,8 @@ main(int argc, char **argv)
 		case O_TIME_FIELD: p.time_field = optarg; break;
 		case 'o': output = optarg; break;
 		case O_DEAD: dead = optarg; break;
-		case O_MAX_LINE:
-			max_line = (size_t)cli_number("--max-line", optarg, 1,
-			    1LL << 30, 1);
-			break;
-		case O_MAX_DEPTH:
-			jo.max_depth = (unsigned)cli_number("--max-depth",
-			    optarg, 1, 10000, 0);
-			break;
+		case O_MAX_LINE: max_line = cli_max_line(optarg); break;
+		case O_MAX_DEPTH: jo.max_depth = cli_max_depth(optarg); break;
 		case O_LINEBUF: linebuf = 1; break;
 		case 'h': fputs(usage_text, stdout); return CLI_OK;
 		case 'V': printf("evpub %s\n", EVK_VERSION); return CLI_OK;

@@ -130,18 +130,12 @@ static void reject(struct evsign *s, const struct evk_line *ln, const char *fmt,
 static void
 reject(struct evsign *s, const struct evk_line *ln, const char *fmt, ...)
 {
-	char reason[320];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof reason, fmt, ap);
+	cli_vreject_line(s->name, ln, &s->dead, fmt, ap);
 	va_end(ap);
-	cli_reject(s->name, ln->no, "%s", reason);
 	s->rejected = 1;
-	if (ln->p != NULL)
-		cli_dead_line(&s->dead, ln->p, ln->len, ln->crlf);
-	else
-		cli_dead_line(&s->dead, NULL, 0, 0);
 }
 
 static int
@@ -314,8 +308,7 @@ process(struct worker *w, struct item *it)
 		rc = evk_event_sign(s->key, p, it->len, &w->out, &w->tmp, &err);
 		break;
 	case C_CANON:
-		rc = evk_event_signed_bytes(s->key, p, it->len, &w->out,
-		    &w->tmp, &err);
+		rc = evk_event_signed_bytes(s->key, p, it->len, &w->out, &err);
 		break;
 	default:
 		rc = evk_event_verify(s->ring, p, it->len, &w->tmp, NULL, &err);
@@ -852,14 +845,8 @@ main(int argc, char **argv)
 			break;
 		case O_STRIP: s.strip = 1; break;
 		case O_REJECT: dead = optarg; break;
-		case O_MAX_LINE:
-			s.max_line = (size_t)cli_number("--max-line", optarg, 1,
-			    1LL << 30, 1);
-			break;
-		case O_MAX_DEPTH:
-			jo.max_depth = (unsigned)cli_number("--max-depth",
-			    optarg, 1, 10000, 0);
-			break;
+		case O_MAX_LINE: s.max_line = cli_max_line(optarg); break;
+		case O_MAX_DEPTH: jo.max_depth = cli_max_depth(optarg); break;
 		case O_LINEBUF: linebuf = 1; break;
 		case 'j':
 			jobs =

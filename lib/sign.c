@@ -913,7 +913,7 @@ evk_event_sign(const struct evk_key *k, const char *p, size_t len,
 
 int
 evk_event_signed_bytes(const struct evk_key *k, const char *p, size_t len,
-    struct evk_buf *out, struct evk_buf *tmp, struct evk_err *err)
+    struct evk_buf *out, struct evk_err *err)
 {
 	struct evk_span obj = trim(p, len), extra[4];
 	struct sigattrs a;
@@ -921,7 +921,6 @@ evk_event_signed_bytes(const struct evk_key *k, const char *p, size_t len,
 	size_t mark = out->len;
 	int rc;
 
-	(void)tmp;
 	rc = evk__canon_edit(obj.p, obj.len, sigattrs_init(&a, 1, NULL, 0), out,
 	    err);
 	if (rc < 0 || k == NULL || a.found[1].p != NULL || a.found[2].p != NULL)

@@ -1867,7 +1867,7 @@ signed_bytes_is(const struct evk_key *k, const char *ev, const char *want)
 
 	evk_buf_add(&got, "<", 1);
 	ok =
-	    evk_event_signed_bytes(k, p, strlen(ev), &got, &scratch, &e) == 0 &&
+	    evk_event_signed_bytes(k, p, strlen(ev), &got, &e) == 0 &&
 	    canon_of(want, &exp) == 0 && got.len == exp.len + 1 &&
 	    memcmp(got.p + 1, exp.p, exp.len) == 0;
 	if (!ok) {
@@ -1916,7 +1916,7 @@ TEST(event_signed_bytes)
 	{
 		struct evk_buf out = EVK_BUF_ZERO;
 		CHECK_INT(evk_event_signed_bytes(NULL, S("{\"a\":-1e999}"),
-		              &out, &scratch, NULL),
+		              &out, NULL),
 		    EVK_ERANGE);
 		evk_buf_free(&out);
 	}

@@ -183,7 +183,7 @@ int evk_event_sign(const struct evk_key *k, const char *p, size_t len,
  * Returns 0, EVK_ERANGE or EVK_ENOMEM.
  */
 int evk_event_signed_bytes(const struct evk_key *k, const char *p,
-    size_t len, struct evk_buf *out, struct evk_buf *tmp,
+    size_t len, struct evk_buf *out,
     struct evk_err *err);
 
 /* What verification found; every value but EVK_VERIFY_OK comes with a
