@@ -80,6 +80,10 @@ Try 'evfilter --help' for more information." ]
 	run --separate-stderr evfilter --bogus type < /dev/null
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == *"Try 'evfilter --help' for more information." ]]
+	# getopt's messages name the program, also when run by its path.
+	run --separate-stderr "$(command -v evfilter)" --bogus type < /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "evfilter: unrecognized option '--bogus'"* ]]
 	run --separate-stderr evfilter --dead-letter "$T/no/such/dir" type < /dev/null
 	[ "$status" -eq 2 ]
 	[ "$stderr" = "evfilter: $T/no/such/dir: No such file or directory" ]

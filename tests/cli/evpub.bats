@@ -126,6 +126,10 @@ valid_events() {
 	[[ "$stderr" == "evpub: empty source"* ]]
 	run --separate-stderr evpub --bogus
 	[ "$status" -eq 2 ]
+	# getopt's messages name the program, also when run by its path.
+	run --separate-stderr "$(command -v evpub)" --bogus
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "evpub: unrecognized option '--bogus'"* ]]
 }
 
 @test "--raw: each line becomes a text/plain string event" {

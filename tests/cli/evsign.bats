@@ -114,6 +114,9 @@ mode() {
 		[[ "$stderr" == "evsign: "* ]]
 		[[ "$stderr" == *"Try 'evsign --help' for more information." ]]
 	done
+	run --separate-stderr "$(command -v evsign)" sign --bogus < /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "evsign: unrecognized option '--bogus'"* ]]
 }
 
 @test "keygen: HS256, mode 0600 even with umask 0, kid = RFC 7638 thumbprint, silent" {
