@@ -1,23 +1,23 @@
 /*
  * lib/canon.c - RFC 8785 (JCS) canonicalization.
  *
- * The text has been checked (evk_json_check()), so this is a walk with the
- * json.c navigation helpers, never a second parser: evk_json_iter_next()
- * yields each member or element as a span, and strings are decoded with
- * evk_json_unescape() and written back with evk_json_escape(), whose
- * minimal escapes are exactly the ones JCS prescribes.
+ * The text has been checked (evk_json_check()), so this is one pass that
+ * writes as it reads, never a second parser: strings without a backslash
+ * are copied as they are, the others decoded with evk_json_unescape() and
+ * written back with evk_json_escape(), whose minimal escapes are exactly
+ * the ones JCS prescribes.
  *
- * The walk is a loop over an explicit stack of open containers rather than
- * recursion, so that nesting costs heap memory, not C stack, even when a
- * checker with a large depth limit accepted the text.  An object's members
- * are collected and sorted when it opens, and sit on a second stack until
- * it closes.  Both stacks start in arrays inside struct canon (on the C
- * stack, about 2.5 KiB), large enough for a typical event, so that
- * canonicalizing one allocates nothing unless a key or string holds an
- * escape or a number needs strtod().  Iteration finds the end of each
- * value by skipping it, so every byte is read once more per container
- * around it: O(length * depth), which the checker's depth limit keeps
- * linear.
+ * The pass is a loop over an explicit stack of open containers rather
+ * than recursion, so that nesting costs heap memory, not C stack, even
+ * when a checker with a large depth limit accepted the text.  An object's
+ * members are written in input order, each noted with its decoded key and
+ * its place in the output; when the object closes, unless they already
+ * are in key order, they are copied out in order and back (so each byte
+ * is copied once more per object around it: O(length * depth), which the
+ * checker's depth limit keeps linear).  The stacks start in arrays inside
+ * struct canon (on the C stack, about 3 KiB), large enough for a typical
+ * event, so that canonicalizing one allocates nothing (but the output)
+ * unless a key or string holds an escape or a number needs strtod().
  *
  * Keys are compared as UTF-16 code units without converting them: UTF-8
  * byte order is code point order, and UTF-16 order differs from it only in
@@ -71,41 +71,45 @@
 #define EXP_CLAMP 1000000000000000LL
 
 /*
- * One member of an object being written: the key as written in the input
- * (with quotes, re-escaped on output), its decoded bytes for sorting, and
- * the value.  The decoded bytes are in the input when the key had no
- * escape, else in c->dec at `doff` (the pointer is set once all keys of
- * the object are decoded, as c->dec may move while it grows).
+ * One member of an object being written: its key as written in the input
+ * (with quotes), the decoded key for sorting, where its canonical
+ * "key":value went in the output, and its value in the input.  The
+ * decoded key is in the input when the key had no escape, else in c->dec
+ * at `doff` (the pointer is set when the object closes, as c->dec may
+ * move while it grows).
  */
 struct member {
 	struct evk_span key;
 	const char *dp;
 	size_t dlen;
 	size_t doff;
-	struct evk_span value;
+	size_t off, len; /* "key":value in c->out */
+	struct evk_span value; /* in the input; len set when it ends */
+	int omit;
 };
 
-/* An open container.  Objects walk their sorted members
- * c->mem[next..end), which start at `start`; arrays walk the input. */
+/* An open container.  An object's members are c->mem[start..]; its
+ * contents start at c->out->p[content], and its escaped keys at
+ * c->dec.p[dec]. */
 struct frame {
-	struct evk_json_iter it;
-	size_t start, next, end;
 	int object;
-	int first;
+	size_t start, content, dec;
 };
 
 /* State of one evk_canon() call. */
 struct canon {
-	const char *base; /* the input, for columns */
+	const char *base, *end; /* the input */
 	struct evk_buf *out;
 	struct evk_err *err;
 	struct member *mem;
 	size_t nmem, memcap;
 	struct frame *fr;
 	size_t nfr, frcap;
-	struct evk_buf dec; /* decoded keys of the object being sorted */
+	struct evk_buf dec; /* decoded keys of the open objects */
 	struct evk_buf tmp; /* a decoded string; a number for strtod() */
 	struct evk__canon_top *top; /* edits of the top-level object */
+	int range; /* a number was out of range (reported at the end) */
+	int quiet; /* in a top-level member left out: no range errors */
 	struct member mem0[INLINE_MEMBERS];
 	struct frame fr0[INLINE_FRAMES];
 };
@@ -219,24 +223,6 @@ sort_members(struct member *a, size_t n)
 }
 
 /*** scalars ***/
-
-/*
- * Writes a checked string span.  Without a backslash its bytes are already
- * canonical (the checker allows no raw control, quote or backslash);
- * otherwise it is decoded and escaped again, minimally.
- */
-static int
-put_string(struct canon *c, struct evk_span s)
-{
-	if (memchr(s.p, '\\', s.len) == NULL)
-		return evk_buf_add(c->out, s.p, s.len) < 0 ? nomem(c) : 0;
-	evk_buf_reset(&c->tmp);
-	if (evk_json_unescape(s, &c->tmp) < 0 ||
-	    evk_json_escape(c->out, c->tmp.p != NULL ? c->tmp.p : "",
-	        c->tmp.len) < 0)
-		return nomem(c);
-	return 0;
-}
 
 static int
 put_literal(struct canon *c, struct evk_span v, const char *lit, size_t n)
@@ -518,9 +504,18 @@ put_number(struct canon *c, struct evk_span v)
 		*w++ = i < il ? ip[i] : fp[i - il];
 	*put_exp(w, n - (long long)(l - z + 1), 0) = '\0';
 	x = strtod(c->tmp.p, NULL);
-	if (isinf(x))
-		return evk__err(c->err, EVK_ERANGE, (size_t)(v.p - c->base) + 1,
-		    "number out of range for JCS");
+	if (isinf(x)) {
+		/* The walk goes on (the members of the top-level object are
+		 * still found) and fails at the end, at the first such. */
+		if (c->quiet)
+			return 0;
+		if (!c->range)
+			evk__err(c->err, EVK_ERANGE,
+			    (size_t)(v.p - c->base) + 1,
+			    "number out of range for JCS");
+		c->range = 1;
+		return 0;
+	}
 	if (x == 0) /* below the smallest subnormal */
 		return evk_buf_add(c->out, "0", 1) < 0 ? nomem(c) : 0;
 	shortest(x, c->tmp.p, l - z + 1, n, &m, &e);
@@ -530,8 +525,76 @@ put_number(struct canon *c, struct evk_span v)
 
 /*** containers ***/
 
+static inline const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && is_ws(*p))
+		p++;
+	return p;
+}
+
+/* The end of the string whose opening quote is at p (after its closing
+ * quote), or NULL when the input ends first; *esc tells whether it has
+ * a backslash. */
+static const char *
+end_of_string(const char *p, const char *end, int *esc)
+{
+	*esc = 0;
+	for (p++; p < end; p++) {
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\') {
+			*esc = 1;
+			if (++p == end)
+				break;
+		}
+	}
+	return NULL;
+}
+
+/* Writes the string at p, whose end is q. */
 static int
-push(struct canon *c, int object, size_t start, struct evk_span v)
+put_string(struct canon *c, const char *p, const char *q, int esc)
+{
+	struct evk_span s = {p, (size_t)(q - p)};
+
+	if (!esc)
+		return evk_buf_add(c->out, p, s.len) < 0 ? nomem(c) : 0;
+	evk_buf_reset(&c->tmp);
+	if (evk_json_unescape(s, &c->tmp) < 0 ||
+	    evk_json_escape(c->out, c->tmp.p != NULL ? c->tmp.p : "",
+	        c->tmp.len) < 0)
+		return nomem(c);
+	return 0;
+}
+
+/* Writes the number, true, false or null at p and stores its end. */
+static int
+put_scalar(struct canon *c, const char *p, const char **endp)
+{
+	const char *q = p;
+	struct evk_span v;
+
+	while (q < c->end &&
+	    (is_digit(*q) || *q == '-' || *q == '+' || *q == '.' || *q == 'e' ||
+	        *q == 'E' || (*q >= 'a' && *q <= 'z')))
+		q++;
+	*endp = q;
+	v.p = p;
+	v.len = (size_t)(q - p);
+	switch (*p) {
+	case 't': return put_literal(c, v, "true", 4);
+	case 'f': return put_literal(c, v, "false", 5);
+	case 'n': return put_literal(c, v, "null", 4);
+	default:
+		if (*p != '-' && !is_digit(*p))
+			return invalid(c, p);
+		return put_number(c, v);
+	}
+}
+
+static int
+push(struct canon *c, int object)
 {
 	struct frame *f;
 
@@ -540,160 +603,244 @@ push(struct canon *c, int object, size_t start, struct evk_span v)
 		return nomem(c);
 	f = &c->fr[c->nfr++];
 	f->object = object;
-	f->first = 1;
-	f->start = f->next = start;
-	f->end = c->nmem;
-	evk_json_iter_init(&f->it, v);
+	f->start = c->nmem;
+	f->dec = c->dec.len;
+	if (evk_buf_add(c->out, object ? "{" : "[", 1) < 0)
+		return nomem(c);
+	f->content = c->out->len;
 	return 0;
 }
 
-/* The top-level object: notes the members named in top->watch, leaves
- * out those in top->omit and adds those of top->extra. */
+/* Nonzero when the top-level member with the decoded key d[0..n) is
+ * left out. */
+static int
+omitted(const struct evk__canon_top *top, const char *d, size_t n)
+{
+	size_t j;
+
+	for (j = 0; j < top->nomit; j++)
+		if (n == top->omit[j].len && !memcmp(d, top->omit[j].p, n))
+			return 1;
+	return 0;
+}
+
+/*
+ * Starts the member whose key is at p: notes where it begins in the
+ * output, decodes the key when it has an escape, writes the key and the
+ * colon.  Returns the start of the value in *vp.
+ */
+static int
+open_member(struct canon *c, const char *p, const char **vp)
+{
+	struct member *m;
+	const char *q;
+	int esc, rc;
+
+	if (p == c->end || *p != '"' ||
+	    (q = end_of_string(p, c->end, &esc)) == NULL)
+		return invalid(c, p < c->end ? p : c->end - 1);
+	if (c->nmem == c->memcap &&
+	    grow((void **)&c->mem, &c->memcap, c->nmem + 1, sizeof *m,
+	        c->mem0) < 0)
+		return nomem(c);
+	m = &c->mem[c->nmem++];
+	m->key.p = p;
+	m->key.len = (size_t)(q - p);
+	m->dp = p + 1;
+	m->dlen = m->key.len - 2;
+	m->omit = 0;
+	if (esc) {
+		m->dp = NULL;
+		m->doff = c->dec.len;
+		if (evk_json_unescape(m->key, &c->dec) < 0)
+			return nomem(c);
+		m->dlen = c->dec.len - m->doff;
+	}
+	if (c->nfr == 1 && c->top != NULL)
+		c->quiet = m->omit =
+		    omitted(c->top, esc ? c->dec.p + m->doff : m->dp, m->dlen);
+	m->off = c->out->len;
+	if ((rc = put_string(c, p, q, esc)) < 0)
+		return rc;
+	if (evk_buf_add(c->out, ":", 1) < 0)
+		return nomem(c);
+	p = skip_ws(q, c->end);
+	if (p == c->end || *p != ':')
+		return invalid(c, p < c->end ? p : c->end - 1);
+	*vp = skip_ws(p + 1, c->end);
+	m->value.p = *vp;
+	return 0;
+}
+
+/* The top-level object: notes the members named in top->watch and adds
+ * those of top->extra (JSON strings), written after the others (the
+ * caller sorts).  Those in top->omit were marked by open_member(). */
 static int
 edit_top(struct canon *c, size_t start)
 {
 	struct evk__canon_top *top = c->top;
 	struct member *m;
-	size_t i, j, keep = start;
+	size_t i, j;
+	int rc;
 
 	top->nmembers = c->nmem - start;
-	for (j = 0; j < top->nwatch; j++)
-		top->found[j] = (struct evk_span)EVK_SPAN_ZERO;
 	for (i = start; i < c->nmem; i++) {
 		m = &c->mem[i];
 		for (j = 0; j < top->nwatch; j++)
 			if (m->dlen == top->watch[j].len &&
 			    !memcmp(m->dp, top->watch[j].p, m->dlen))
 				top->found[j] = m->value;
-		for (j = 0; j < top->nomit; j++)
-			if (m->dlen == top->omit[j].len &&
-			    !memcmp(m->dp, top->omit[j].p, m->dlen))
-				break;
-		if (j == top->nomit)
-			c->mem[keep++] = *m;
 	}
-	c->nmem = keep;
 	for (j = 0; j < top->nextra; j++) {
+		const struct evk_span *k = &top->extra[2 * j];
+
 		if (c->nmem == c->memcap &&
 		    grow((void **)&c->mem, &c->memcap, c->nmem + 1, sizeof *m,
 		        c->mem0) < 0)
 			return nomem(c);
 		m = &c->mem[c->nmem++];
-		m->key = top->extra[2 * j];
-		m->value = top->extra[2 * j + 1];
-		m->dp = m->key.p + 1;
-		m->dlen = m->key.len - 2;
+		m->key = k[0];
+		m->dp = k[0].p + 1;
+		m->dlen = k[0].len - 2;
+		m->omit = 0;
+		m->value = k[1];
+		m->off = c->out->len;
+		if ((rc = put_string(c, k[0].p, k[0].p + k[0].len,
+		         memchr(k[0].p, '\\', k[0].len) != NULL)) < 0 ||
+		    (rc = evk_buf_add(c->out, ":", 1) < 0 ? nomem(c) : 0) < 0 ||
+		    (rc = put_string(c, k[1].p, k[1].p + k[1].len,
+		         memchr(k[1].p, '\\', k[1].len) != NULL)) < 0)
+			return rc;
+		m->len = c->out->len - m->off;
 	}
 	return 0;
-}
-
-/* Collects, decodes and sorts the members of object `v`, pushes it and
- * writes its opening brace. */
-static int
-open_object(struct canon *c, struct evk_span v)
-{
-	struct evk_json_iter it;
-	struct evk_span k, val;
-	struct member *m;
-	size_t start = c->nmem, i;
-	int rc;
-
-	evk_buf_reset(&c->dec);
-	evk_json_iter_init(&it, v);
-	while (evk_json_iter_next(&it, &k, &val)) {
-		if (k.len < 2 || k.p[0] != '"' || k.p[k.len - 1] != '"')
-			return invalid(c, val.p);
-		if (c->nmem == c->memcap &&
-		    grow((void **)&c->mem, &c->memcap, c->nmem + 1, sizeof *m,
-		        c->mem0) < 0)
-			return nomem(c);
-		m = &c->mem[c->nmem++];
-		m->key = k;
-		m->value = val;
-		m->dp = k.p + 1;
-		m->dlen = k.len - 2;
-		if (memchr(m->dp, '\\', m->dlen) != NULL) {
-			m->dp = NULL;
-			m->doff = c->dec.len;
-			if (evk_json_unescape(k, &c->dec) < 0)
-				return nomem(c);
-			m->dlen = c->dec.len - m->doff;
-		}
-	}
-	for (i = start; i < c->nmem; i++)
-		if (c->mem[i].dp == NULL)
-			c->mem[i].dp = c->dec.p + c->mem[i].doff;
-	if (c->nfr == 0 && c->top != NULL && (rc = edit_top(c, start)) < 0)
-		return rc;
-	sort_members(c->mem + start, c->nmem - start);
-	if ((rc = push(c, 1, start, v)) < 0)
-		return rc;
-	return evk_buf_add(c->out, "{", 1) < 0 ? nomem(c) : 0;
-}
-
-/* Writes a scalar, or opens a container for the loop in walk(). */
-static int
-put_value(struct canon *c, struct evk_span v)
-{
-	int rc;
-
-	switch (evk_json_type_of(v)) {
-	case EVK_JSON_OBJECT: return open_object(c, v);
-	case EVK_JSON_ARRAY:
-		if ((rc = push(c, 0, c->nmem, v)) < 0)
-			return rc;
-		return evk_buf_add(c->out, "[", 1) < 0 ? nomem(c) : 0;
-	case EVK_JSON_STRING: return put_string(c, v);
-	case EVK_JSON_NUMBER: return put_number(c, v);
-	case EVK_JSON_TRUE: return put_literal(c, v, "true", 4);
-	case EVK_JSON_FALSE: return put_literal(c, v, "false", 5);
-	case EVK_JSON_NULL: return put_literal(c, v, "null", 4);
-	default: return invalid(c, v.p);
-	}
 }
 
 /*
- * Writes the value `v` and, container by container, everything in it:
- * each turn writes the next member or element of the innermost open
- * container, or closes it.
+ * Closes the innermost object: its members were written in input order,
+ * each at its own place in the output; unless they are already in order
+ * (and none is left out or added) they are copied out in key order, with
+ * commas, and back.  Then the brace.
  */
 static int
-walk(struct canon *c, struct evk_span v)
+close_object(struct canon *c)
 {
+	struct frame *f = &c->fr[c->nfr - 1];
+	struct member *a = c->mem + f->start;
+	struct evk_buf *out = c->out;
+	size_t n = c->nmem - f->start, i, at;
+	int rc, edit = c->nfr == 1 && c->top != NULL, sorted = !edit, first;
+
+	for (i = 0; i < n; i++)
+		if (a[i].dp == NULL)
+			a[i].dp = c->dec.p + a[i].doff;
+	if (edit && (rc = edit_top(c, f->start)) < 0)
+		return rc;
+	a = c->mem + f->start; /* edit_top may move c->mem */
+	n = c->nmem - f->start;
+	for (i = 1; sorted && i < n; i++)
+		sorted = key_cmp(&a[i - 1], &a[i]) < 0;
+	if (!sorted) {
+		/* In order after the object's text, then moved over it.  The
+		 * room is made first, as the copies read from the buffer:
+		 * the text, and a comma per member added by edit_top(). */
+		sort_members(a, n);
+		at = out->len;
+		if (evk_buf_reserve(out, at - f->content + n) < 0)
+			return nomem(c);
+		first = 1;
+		for (i = 0; i < n; i++) {
+			if (a[i].omit)
+				continue;
+			if (!first)
+				out->p[out->len++] = ',';
+			memcpy(out->p + out->len, out->p + a[i].off, a[i].len);
+			out->len += a[i].len;
+			first = 0;
+		}
+		memmove(out->p + f->content, out->p + at, out->len - at);
+		out->len = f->content + (out->len - at);
+		out->p[out->len] = '\0';
+	}
+	c->nmem = f->start;
+	c->dec.len = f->dec;
+	c->nfr--;
+	return evk_buf_add(out, "}", 1) < 0 ? nomem(c) : 0;
+}
+
+/*
+ * Writes the value at p, and everything in it, in one pass: a loop over
+ * an explicit stack of open containers.  An object's members go to the
+ * output as they come, separated by commas, and are put in key order when
+ * it closes (close_object()).
+ */
+static int
+walk(struct canon *c, const char *p)
+{
+	const char *end = c->end, *q;
 	struct frame *f;
 	struct member *m;
-	struct evk_span k;
-	int rc;
+	int rc, esc, object;
 
-	if ((rc = put_value(c, v)) < 0)
-		return rc;
-	while (c->nfr > 0) {
-		f = &c->fr[c->nfr - 1];
-		if (f->object ? f->next == f->end
-		              : !evk_json_iter_next(&f->it, &k, &v)) {
-			if (evk_buf_add(c->out, f->object ? "}" : "]", 1) < 0)
-				return nomem(c);
-			c->nmem = f->start;
-			c->nfr--;
-			continue;
-		}
-		if (!f->first && evk_buf_add(c->out, ",", 1) < 0)
-			return nomem(c);
-		f->first = 0;
-		if (f->object) {
-			/* Copied out: opening a child object may move c->mem. */
-			m = &c->mem[f->next++];
-			v = m->value;
-			if ((rc = put_string(c, m->key)) < 0)
-				return rc;
-			if (evk_buf_add(c->out, ":", 1) < 0)
-				return nomem(c);
-		}
-		/* f is not used after this: a push may move c->fr. */
-		if ((rc = put_value(c, v)) < 0)
+value:
+	if (p == end)
+		return invalid(c, end - 1);
+	switch (*p) {
+	case '{':
+	case '[':
+		object = *p == '{';
+		if ((rc = push(c, object)) < 0)
 			return rc;
+		p = skip_ws(p + 1, end);
+		if (p < end && *p == (object ? '}' : ']'))
+			goto close;
+		if (object && (rc = open_member(c, p, &p)) < 0)
+			return rc;
+		goto value;
+	case '"':
+		if ((q = end_of_string(p, end, &esc)) == NULL)
+			return invalid(c, p);
+		if ((rc = put_string(c, p, q, esc)) < 0)
+			return rc;
+		p = q;
+		break;
+	default:
+		if ((rc = put_scalar(c, p, &p)) < 0)
+			return rc;
+		break;
 	}
-	return 0;
+next:
+	/* After a value: a comma and the next one, or the container's end. */
+	if (c->nfr == 0)
+		return p == end ? 0 : invalid(c, p);
+	f = &c->fr[c->nfr - 1];
+	if (f->object) {
+		m = &c->mem[c->nmem - 1];
+		m->value.len = (size_t)(p - m->value.p);
+		m->len = c->out->len - m->off;
+	}
+	p = skip_ws(p, end);
+	if (p < end && *p == ',') {
+		if (evk_buf_add(c->out, ",", 1) < 0)
+			return nomem(c);
+		p = skip_ws(p + 1, end);
+		if (f->object && (rc = open_member(c, p, &p)) < 0)
+			return rc;
+		goto value;
+	}
+	if (p == end || *p != (f->object ? '}' : ']'))
+		return invalid(c, p < end ? p : end - 1);
+close:
+	p++;
+	if (c->fr[c->nfr - 1].object) {
+		if ((rc = close_object(c)) < 0)
+			return rc;
+	} else {
+		c->nfr--;
+		if (evk_buf_add(c->out, "]", 1) < 0)
+			return nomem(c);
+	}
+	goto next;
 }
 
 int
@@ -707,18 +854,15 @@ evk__canon_edit(const char *p, size_t len, struct evk__canon_top *top,
     struct evk_buf *out, struct evk_err *err)
 {
 	struct canon c;
-	struct evk_span v;
 	size_t mark = out->len;
 	int rc;
 
 	c.base = p;
-	while (len > 0 && is_ws(p[0])) {
-		p++;
-		len--;
-	}
-	while (len > 0 && is_ws(p[len - 1]))
-		len--;
-	if (len == 0)
+	c.end = p + len;
+	while (c.end > p && is_ws(c.end[-1]))
+		c.end--;
+	p = skip_ws(p, c.end);
+	if (p == c.end)
 		return evk__err(err, EVK_EJSON, 1, "empty input");
 	c.out = out;
 	c.err = err;
@@ -731,14 +875,16 @@ evk__canon_edit(const char *p, size_t len, struct evk__canon_top *top,
 	c.dec = (struct evk_buf)EVK_BUF_ZERO;
 	c.tmp = (struct evk_buf)EVK_BUF_ZERO;
 	c.top = top;
+	c.range = c.quiet = 0;
 	if (top != NULL) {
 		top->nmembers = 0;
 		for (size_t j = 0; j < top->nwatch; j++)
 			top->found[j] = (struct evk_span)EVK_SPAN_ZERO;
 	}
-	v.p = p;
-	v.len = len;
-	if ((rc = walk(&c, v)) < 0) {
+	rc = walk(&c, p);
+	if (rc == 0 && c.range)
+		rc = EVK_ERANGE;
+	if (rc < 0) {
 		out->len = mark;
 		if (out->p != NULL)
 			out->p[mark] = '\0';

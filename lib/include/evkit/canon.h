@@ -49,8 +49,8 @@ extern "C" {
  *
  * Returns 0, or a negative code with `err` (may be NULL) filled:
  * EVK_ERANGE "number out of range for JCS" when a number is too large
- * for a double (1e400), with err->column the 1-based byte column of the
- * number in `p`; EVK_ENOMEM.  (On unchecked text also EVK_EJSON.)  On
+ * for a double (1e400), with err->column the 1-based byte column in `p`
+ * of the first such number; EVK_ENOMEM.  (On unchecked text also EVK_EJSON.)  On
  * error `out` is left as it was (its length restored).  Borrows `p`;
  * `out` is the caller's.  Uses no state between calls, so it may run in
  * several threads at once; nesting costs heap memory, not C stack.
