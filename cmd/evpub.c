@@ -54,6 +54,8 @@ struct pub {
 	size_t max_line;
 	struct evk_reader *r; /* of the input being read: reachable when an
 	                         output error exits (LeakSanitizer) */
+	struct evk_kv *kv; /* of the arguments: reachable when a bad one
+	                      exits */
 	int status;
 };
 
@@ -225,7 +227,7 @@ run_args(struct pub *p, int argc, char **argv, size_t max_line,
 	struct evk_kv *kv;
 	int i, rc;
 
-	if ((kv = evk_kv_new(0, max_line, jo)) == NULL)
+	if ((kv = p->kv = evk_kv_new(0, max_line, jo)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	for (i = 0; i < argc; i++)
 		if (evk_kv_add(kv, argv[i], &err) < 0) {
@@ -238,6 +240,7 @@ run_args(struct pub *p, int argc, char **argv, size_t max_line,
 	if (argc > 0 && evk_kv_write(kv, &p->data) < 0)
 		cli_die(CLI_FATAL, "out of memory");
 	evk_kv_free(kv);
+	p->kv = NULL;
 	d.p = p->data.p;
 	d.len = p->data.len;
 	if (p->time_field != NULL &&
