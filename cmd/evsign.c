@@ -65,15 +65,19 @@ enum cmd { C_SIGN = 1, C_VERIFY = 2, C_CANON = 4, C_KEYGEN = 8, C_PUBKEY = 16 };
 #define C_STREAM (C_SIGN | C_VERIFY | C_CANON)
 
 /*
- * sign, verify and canon read lines into a batch; the workers (the main
- * thread and --jobs - 1 threads) each process a slice of it, and the main
- * thread then writes the results in input order.  A batch is handed on
- * when it is full or when the next read could block, so events never
- * wait for more input.  Only the main thread writes; the replay window of
- * verify, which depends on order, is applied while writing.
+ * sign, verify and canon read lines into a batch, which the workers (the
+ * main thread and --jobs - 1 threads) process a chunk at a time; the main
+ * thread then writes the results in input order.  There are two batches,
+ * so that the threads work on one while the main thread writes the one
+ * before it and reads the next.  A batch is handed on when it is full or
+ * when the next read could block, and then also processed and written
+ * at once, so events never wait for more input.  Only the main thread
+ * writes; the replay window of verify, which depends on order, is
+ * applied while writing.
  */
 #define BATCH_LINES 4096
 #define BATCH_BYTES (1 << 20)
+#define CHUNK_LINES 256
 #define MAX_JOBS 8
 
 enum result { R_SKIP, R_OUT, R_REJECT, R_VERIFIED };
@@ -83,8 +87,15 @@ struct item {
 	uint64_t no;
 	int crlf;
 	enum result result;
-	size_t roff, rlen; /* output bytes or the reason, in w->out */
-	struct worker *w;
+	size_t roff, rlen; /* output bytes or the reason, in *res */
+	const struct evk_buf *res;
+};
+
+struct batch {
+	struct evk_buf text;
+	struct item *items;
+	size_t nitems;
+	size_t chunks, next, done; /* next and done: under evsign.mu */
 };
 
 struct worker {
@@ -92,8 +103,7 @@ struct worker {
 	_Alignas(64) struct evsign *s;
 	pthread_t thread;
 	struct evk_json_checker *json;
-	struct evk_buf out, tmp;
-	size_t from, to; /* its items */
+	struct evk_buf out[2], tmp; /* out: the results, per batch */
 };
 
 struct evsign {
@@ -112,16 +122,14 @@ struct evsign {
 	                         output error exits (LeakSanitizer) */
 	int rejected, error;
 
-	struct evk_buf text; /* the batch */
-	struct item *items;
-	size_t nitems;
+	struct batch b[2];
+	int fill, busy; /* being read; being processed (-1: none) */
 
 	struct worker w[MAX_JOBS];
 	int nw;
 	pthread_mutex_t mu;
 	pthread_cond_t go, done;
-	unsigned gen; /* batches handed to the threads */
-	int pending, quit;
+	int quit;
 };
 
 static void reject(struct evsign *s, const struct evk_line *ln, const char *fmt,
@@ -254,12 +262,12 @@ window(struct evsign *s, const struct evk_line *ln)
 	return 0;
 }
 
-static void result_reject(struct worker *w, struct item *it, const char *fmt,
+static void result_reject(struct evk_buf *out, struct item *it, const char *fmt,
     ...) CLI_PRINTF(3, 4);
 
-/* The item is rejected for the reason given (kept in w->out). */
+/* The item is rejected for the reason given (kept in out). */
 static void
-result_reject(struct worker *w, struct item *it, const char *fmt, ...)
+result_reject(struct evk_buf *out, struct item *it, const char *fmt, ...)
 {
 	char reason[320];
 	va_list ap;
@@ -270,7 +278,7 @@ result_reject(struct worker *w, struct item *it, const char *fmt, ...)
 	va_end(ap);
 	if (n >= (int)sizeof reason)
 		n = (int)sizeof reason - 1;
-	if (evk_buf_add(&w->out, reason, (size_t)n) < 0)
+	if (evk_buf_add(out, reason, (size_t)n) < 0)
 		cli_die(CLI_FATAL, "out of memory");
 	it->result = R_REJECT;
 	it->rlen = (size_t)n;
@@ -279,41 +287,42 @@ result_reject(struct worker *w, struct item *it, const char *fmt, ...)
 /* One line of sign, verify or canon, in a worker: no output, no shared
  * state but what is read only. */
 static void
-process(struct worker *w, struct item *it)
+process(struct worker *w, const struct batch *b, struct item *it)
 {
 	const struct evsign *s = w->s;
-	const char *p = s->text.p + it->off;
+	const char *p = b->text.p + it->off;
+	struct evk_buf *out = &w->out[b - s->b];
 	struct evk_err err = EVK_ERR_ZERO;
 	enum evk_json_type type;
 	int rc;
 
-	it->w = w;
-	it->roff = w->out.len;
+	it->res = out;
+	it->roff = out->len;
 	it->rlen = 0;
 	it->result = R_SKIP;
 	if (cli_blank(p, it->len))
 		return;
 	if (evk_json_check(w->json, p, it->len, &type, &err) < 0) {
-		result_reject(w, it,
+		result_reject(out, it,
 		    "malformed: invalid JSON: %s at column %zu", err.msg,
 		    err.column);
 		return;
 	}
 	if (type != EVK_JSON_OBJECT) {
-		result_reject(w, it, "malformed: not a JSON object");
+		result_reject(out, it, "malformed: not a JSON object");
 		return;
 	}
 	switch (s->cmd) {
 	case C_SIGN:
-		rc = evk_event_sign(s->key, p, it->len, &w->out, &w->tmp, &err);
+		rc = evk_event_sign(s->key, p, it->len, out, &w->tmp, &err);
 		break;
 	case C_CANON:
-		rc = evk_event_signed_bytes(s->key, p, it->len, &w->out, &err);
+		rc = evk_event_signed_bytes(s->key, p, it->len, out, &err);
 		break;
 	default:
 		rc = evk_event_verify(s->ring, p, it->len, &w->tmp, NULL, &err);
 		if (rc > 0) {
-			result_reject(w, it, "%s", err.msg);
+			result_reject(out, it, "%s", err.msg);
 			return;
 		}
 		if (rc == 0 && !s->strip) {
@@ -321,30 +330,31 @@ process(struct worker *w, struct item *it)
 			return;
 		}
 		if (rc == 0)
-			rc = evk_event_strip(p, it->len, &w->out);
+			rc = evk_event_strip(p, it->len, out);
 		break;
 	}
 	if (rc == EVK_ENOMEM)
 		cli_die(CLI_FATAL, "out of memory");
 	if (rc < 0) {
-		result_reject(w, it, "%s%s",
+		result_reject(out, it, "%s%s",
 		    rc == EVK_ERANGE ? "malformed: " : "", err.msg);
 		return;
 	}
 	/* The line ending as read (canon writes bytes to compare: "\n"). */
-	if (it->crlf && s->cmd != C_CANON && evk_buf_add(&w->out, "\r", 1) < 0)
+	if (it->crlf && s->cmd != C_CANON && evk_buf_add(out, "\r", 1) < 0)
 		cli_die(CLI_FATAL, "out of memory");
 	it->result = s->cmd == C_VERIFY ? R_VERIFIED : R_OUT;
-	it->rlen = w->out.len - it->roff;
+	it->rlen = out->len - it->roff;
 }
 
+/* Processes chunk c of batch b. */
 static void
-work(struct worker *w)
+work(struct worker *w, struct batch *b, size_t c)
 {
-	size_t i;
+	size_t i = c * CHUNK_LINES, to = i + CHUNK_LINES;
 
-	for (i = w->from; i < w->to; i++)
-		process(w, &w->s->items[i]);
+	for (to = to < b->nitems ? to : b->nitems; i < to; i++)
+		process(w, b, &b->items[i]);
 }
 
 static void *
@@ -352,32 +362,34 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct evsign *s = w->s;
-	unsigned seen = 0;
-	int quit;
+	struct batch *b;
+	size_t c;
 
+	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		pthread_mutex_lock(&s->mu);
-		while (s->gen == seen && !s->quit)
+		while (!s->quit &&
+		    (s->busy < 0 || s->b[s->busy].next == s->b[s->busy].chunks))
 			pthread_cond_wait(&s->go, &s->mu);
-		seen = s->gen;
-		quit = s->quit;
+		if (s->quit)
+			break;
+		b = &s->b[s->busy];
+		c = b->next++;
 		pthread_mutex_unlock(&s->mu);
-		if (quit)
-			return NULL;
-		work(w);
+		work(w, b, c);
 		pthread_mutex_lock(&s->mu);
-		if (--s->pending == 0)
+		if (++b->done == b->chunks)
 			pthread_cond_signal(&s->done);
-		pthread_mutex_unlock(&s->mu);
 	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 /* Writes, in order, what the workers made of one item. */
 static void
-finish(struct evsign *s, const struct item *it)
+finish(struct evsign *s, const struct batch *b, const struct item *it)
 {
-	struct evk_line ln = {s->text.p + it->off, it->len, it->no, it->crlf};
-	const char *r = it->w->out.p + it->roff;
+	struct evk_line ln = {b->text.p + it->off, it->len, it->no, it->crlf};
+	const char *r = it->res->p + it->roff;
 
 	switch (it->result) {
 	case R_SKIP: break;
@@ -394,42 +406,66 @@ finish(struct evsign *s, const struct item *it)
 	}
 }
 
-/* Processes the batch and writes it out. */
+/* The main thread takes part in the busy batch until it is done. */
 static void
-flush(struct evsign *s)
+help(struct evsign *s)
 {
-	size_t n = s->nitems, per, i;
-	int k, nw = s->nw;
+	struct batch *b = &s->b[s->busy];
+	size_t c;
 
-	if (n == 0)
-		return;
-	for (k = 0; k < nw; k++)
-		evk_buf_reset(&s->w[k].out);
-	if (n < 16 * (size_t)nw) /* not worth waking the threads */
-		nw = 1;
-	per = (n + (size_t)nw - 1) / (size_t)nw;
-	for (k = 0; k < nw; k++) {
-		s->w[k].from = (size_t)k * per < n ? (size_t)k * per : n;
-		s->w[k].to = s->w[k].from + per < n ? s->w[k].from + per : n;
-	}
-	if (nw > 1) {
+	pthread_mutex_lock(&s->mu);
+	while (b->next < b->chunks) {
+		c = b->next++;
+		pthread_mutex_unlock(&s->mu);
+		work(&s->w[0], b, c);
 		pthread_mutex_lock(&s->mu);
-		s->gen++;
-		s->pending = nw - 1;
+		b->done++;
+	}
+	while (b->done < b->chunks)
+		pthread_cond_wait(&s->done, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * Hands the batch being read to the workers, after finishing the busy
+ * one, which is then written while they work.
+ */
+static void
+hand_on(struct evsign *s)
+{
+	int prev = s->busy, k;
+	struct batch *b = &s->b[s->fill];
+	size_t i;
+
+	if (prev >= 0)
+		help(s);
+	pthread_mutex_lock(&s->mu);
+	s->busy = -1;
+	if (b->nitems > 0) {
+		for (k = 0; k < s->nw; k++)
+			evk_buf_reset(&s->w[k].out[s->fill]);
+		b->chunks = (b->nitems + CHUNK_LINES - 1) / CHUNK_LINES;
+		b->next = b->done = 0;
+		s->busy = s->fill;
+		s->fill = 1 - s->fill;
 		pthread_cond_broadcast(&s->go);
-		pthread_mutex_unlock(&s->mu);
 	}
-	work(&s->w[0]);
-	if (nw > 1) {
-		pthread_mutex_lock(&s->mu);
-		while (s->pending > 0)
-			pthread_cond_wait(&s->done, &s->mu);
-		pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->mu);
+	if (prev >= 0) {
+		b = &s->b[prev];
+		for (i = 0; i < b->nitems; i++)
+			finish(s, b, &b->items[i]);
+		b->nitems = 0;
+		evk_buf_reset(&b->text);
 	}
-	for (i = 0; i < n; i++)
-		finish(s, &s->items[i]);
-	s->nitems = 0;
-	evk_buf_reset(&s->text);
+}
+
+/* Processes and writes every line read so far. */
+static void
+drain(struct evsign *s)
+{
+	while (s->busy >= 0 || s->b[s->fill].nitems > 0)
+		hand_on(s);
 }
 
 /* The bytes of an over-long line go to the dead letters after every line
@@ -439,7 +475,7 @@ skip_in_order(void *ctx, const char *p, size_t n)
 {
 	struct evsign *s = ctx;
 
-	flush(s);
+	drain(s);
 	cli_dead_skip(&s->dead, p, n);
 }
 
@@ -451,31 +487,35 @@ run(void *ctx, int fd, const char *name)
 	    s->dead.f != NULL ? skip_in_order : NULL, s);
 	struct evk_line ln;
 	struct evk_err err;
+	struct batch *b;
 	struct item *it;
 	int rc;
 
 	s->name = name;
 	for (;;) {
-		if (s->nitems > 0 && !evk_reader_ready(r))
-			flush(s);
+		if ((s->busy >= 0 || s->b[s->fill].nitems > 0) &&
+		    !evk_reader_ready(r))
+			drain(s);
 		err.msg[0] = '\0';
 		rc = evk_reader_next(r, &ln, &err);
 		if (rc == 1) {
-			if (s->nitems == BATCH_LINES ||
-			    (s->nitems > 0 &&
-			        s->text.len + ln.len > BATCH_BYTES))
-				flush(s);
-			it = &s->items[s->nitems++];
-			it->off = s->text.len;
+			b = &s->b[s->fill];
+			if (b->nitems == BATCH_LINES ||
+			    (b->nitems > 0 &&
+			        b->text.len + ln.len > BATCH_BYTES))
+				hand_on(s);
+			b = &s->b[s->fill];
+			it = &b->items[b->nitems++];
+			it->off = b->text.len;
 			it->len = ln.len;
 			it->no = ln.no;
 			it->crlf = ln.crlf;
-			if (evk_buf_add(&s->text, ln.p,
+			if (evk_buf_add(&b->text, ln.p,
 			        ln.len + (size_t)ln.crlf) < 0)
 				cli_die(CLI_FATAL, "out of memory");
 			continue;
 		}
-		flush(s);
+		drain(s);
 		if (rc == EVK_ETOOLONG || rc == EVK_ENUL) {
 			reject(s, &ln, "%s", err.msg);
 		} else {
@@ -505,8 +545,11 @@ start_workers(struct evsign *s, int jobs, const struct evk_json_opts *jo)
 	running = s;
 	atexit(join_workers);
 
-	if ((s->items = calloc(BATCH_LINES, sizeof *s->items)) == NULL)
-		cli_die(CLI_FATAL, "out of memory");
+	s->busy = -1;
+	for (k = 0; k < 2; k++)
+		if ((s->b[k].items =
+		            calloc(BATCH_LINES, sizeof *s->b[k].items)) == NULL)
+			cli_die(CLI_FATAL, "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->go, NULL);
 	pthread_cond_init(&s->done, NULL);
@@ -552,11 +595,14 @@ stop_workers(struct evsign *s)
 	join_workers();
 	for (k = 0; k < s->nw; k++) {
 		evk_json_checker_free(s->w[k].json);
-		evk_buf_free(&s->w[k].out);
+		evk_buf_free(&s->w[k].out[0]);
+		evk_buf_free(&s->w[k].out[1]);
 		evk_buf_free(&s->w[k].tmp);
 	}
-	free(s->items);
-	evk_buf_free(&s->text);
+	for (k = 0; k < 2; k++) {
+		free(s->b[k].items);
+		evk_buf_free(&s->b[k].text);
+	}
 }
 
 /* Loads a key file into the ring or dies. */

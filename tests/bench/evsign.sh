@@ -10,7 +10,10 @@
 # Prints seconds and MB/s, sign and verify throughput as a percentage of
 # evfilter's (target >= 40%) and as a multiple of python's (target >=
 # 20x); checks that every event is signed and verifies and that python's
-# signed bytes are evsign's.  Then evsign verify's peak RSS at N and 4N
+# signed bytes are evsign's.  Then the time libsodium's HMAC-SHA256
+# alone takes over the same events (tests/bench/hmac_floor.c), spread over
+# every CPU as evsign spreads its work: the best that sign and verify can
+# reach with it.  Then evsign verify's peak RSS at N and 4N
 # lines, also with --max-age --dedupe (whose memory grows with the window).
 # N defaults to 1000000 (BENCH_LINES).
 set -euo pipefail
@@ -113,6 +116,19 @@ awk -v f="$fs" -v s="$hs_s" -v v="$hv_s" -v ps="$ps_s" -v pv="$pv_s" 'BEGIN {
 	ok = f / s >= 0.4 && f / v >= 0.4 && ps / s >= 20 && pv / v >= 20
 	print ok ? "  HS256 targets met" : "  HS256 targets NOT met"
 }'
+
+# The ceiling libsodium sets: its HMAC-SHA256 alone, over the bytes that
+# sign MACs, on one CPU; evsign can at best spread that over every CPU.
+cc -O2 -o "$D/hmac_floor" "$(dirname "$0")/hmac_floor.c" \
+    $(pkg-config --cflags --libs libsodium) || fail "cannot build hmac_floor"
+"$B/evsign" canon -k "$D/hs.jwk" < "$D/ev.ndjson" > "$D/canon"
+read -r hm_s hm_l < <("$D/hmac_floor" "$D/canon")
+[ "$hm_l" -eq "$N" ] || fail "hmac_floor read $hm_l lines, want $N"
+cpus=$(nproc)
+cpus=$((cpus > 8 ? 8 : cpus))
+best=$(awk -v s="$hm_s" -v c="$cpus" 'BEGIN { print s / c }')
+printf '  libsodium HMAC-SHA256 alone  %6.2f s of CPU; on %d CPUs at best %.2f s:\n' "$hm_s" "$cpus" "$best"
+printf '    the ceiling for HS256 sign and verify, %s of evfilter, %s python\n' "$(pct "$fs" "$best")" "$(times "$ps_s" "$best")"
 
 for i in 1 2 3 4; do cat "$D/hs.signed"; done > "$D/big.signed"
 echo "evsign verify (HS256) peak RSS as input grows"
