@@ -162,18 +162,6 @@ put(struct evsign *s, const char *p, size_t n)
 		cli_output_failed(rc, &err, status(s));
 }
 
-/* Nanoseconds since the epoch, saturated beyond 1677..2262 (a time out
- * there is expired or in the future whatever the window). */
-static int64_t
-ns_of(int64_t sec, int32_t nsec)
-{
-	if (sec >= INT64_MAX / 1000000000 - 1)
-		return INT64_MAX;
-	if (sec <= INT64_MIN / 1000000000 + 1)
-		return INT64_MIN;
-	return sec * 1000000000 + nsec;
-}
-
 static int64_t
 add_sat(int64_t a, int64_t b)
 {
@@ -224,8 +212,10 @@ window(struct evsign *s, const struct evk_line *ln)
 		return 1;
 	}
 	evk_time_now(&now);
-	tns = ns_of(t.sec, t.nsec);
-	nowns = ns_of(now.sec, now.nsec);
+	/* Saturated: a time beyond 1677..2262 is expired or in the future
+	 * whatever the window. */
+	tns = evk_time_ns(&t);
+	nowns = evk_time_ns(&now);
 	evk_time_format(when, &t, 0, 1);
 	if (tns < add_sat(nowns, -s->max_age)) {
 		reject(s, ln, "expired: time %s is older than --max-age", when);

@@ -544,3 +544,13 @@ evk_duration_parse(const char *s, size_t len, int64_t *ns, struct evk_err *err)
 	*ns = v;
 	return 0;
 }
+
+int64_t
+evk_time_ns(const struct evk_time *t)
+{
+	if (t->sec >= INT64_MAX / 1000000000 - 1)
+		return INT64_MAX;
+	if (t->sec <= INT64_MIN / 1000000000 + 1)
+		return INT64_MIN;
+	return t->sec * 1000000000 + t->nsec;
+}

@@ -970,6 +970,26 @@ TEST(duration_scan_used)
 	CHECK_INT(used, 42);
 }
 
+TEST(time_ns_saturates)
+{
+	struct evk_time t = {0};
+
+	t.sec = 1;
+	t.nsec = 5;
+	CHECK(evk_time_ns(&t) == 1000000005);
+	t.sec = -1;
+	t.nsec = 999999999;
+	CHECK(evk_time_ns(&t) == -1);
+	CHECK_INT(evk_time_parse("2262-04-11T23:47:16Z", 20, &t, NULL), 0);
+	CHECK(evk_time_ns(&t) == INT64_MAX);
+	CHECK_INT(evk_time_parse("9999-12-31T23:59:59Z", 20, &t, NULL), 0);
+	CHECK(evk_time_ns(&t) == INT64_MAX);
+	CHECK_INT(evk_time_parse("0001-01-01T00:00:00Z", 20, &t, NULL), 0);
+	CHECK(evk_time_ns(&t) == INT64_MIN);
+	CHECK_INT(evk_time_parse("2026-12-06T00:00:00.25Z", 23, &t, NULL), 0);
+	CHECK(evk_time_ns(&t) == 1796515200250000000LL);
+}
+
 int
 main(void)
 {
@@ -999,5 +1019,6 @@ main(void)
 	RUN(duration_valid);
 	RUN(duration_invalid);
 	RUN(duration_scan_used);
+	RUN(time_ns_saturates);
 	return t_done();
 }

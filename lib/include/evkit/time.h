@@ -51,6 +51,10 @@ struct evk_time {
 int evk_time_parse(const char *s, size_t len, struct evk_time *t,
     struct evk_err *err);
 
+/* Nanoseconds since the epoch of `t`, saturated at INT64_MIN and
+ * INT64_MAX beyond 1677..2262. */
+int64_t evk_time_ns(const struct evk_time *t);
+
 /*
  * Writes `t` as RFC 3339 into `buf` (at least EVK_TIME_MAXLEN bytes), with
  * `digits` fraction digits (0..9; 0 writes no fraction).  With `utc` set the
