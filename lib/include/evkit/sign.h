@@ -51,8 +51,8 @@ struct evk_key;
  * (NULL: the RFC 7638 thumbprint).  Returns the key, or NULL with `err`
  * filled (EVK_ENOMEM, EVK_EINVAL for an empty kid).
  */
-struct evk_key *evk_key_hs256(const void *secret, size_t len,
-    const char *kid, struct evk_err *err);
+struct evk_key *evk_key_hs256(const void *secret, size_t len, const char *kid,
+    struct evk_err *err);
 
 /*
  * An Ed25519 key from the 32-byte private `seed` (RFC 8032's secret key;
@@ -182,9 +182,8 @@ int evk_event_sign(const struct evk_key *k, const char *p, size_t len,
  * those of `k` are added first (what evk_event_sign() would sign).
  * Returns 0, EVK_ERANGE or EVK_ENOMEM.
  */
-int evk_event_signed_bytes(const struct evk_key *k, const char *p,
-    size_t len, struct evk_buf *out,
-    struct evk_err *err);
+int evk_event_signed_bytes(const struct evk_key *k, const char *p, size_t len,
+    struct evk_buf *out, struct evk_err *err);
 
 /* What verification found; every value but EVK_VERIFY_OK comes with a
  * message in err->msg. */
