@@ -32,7 +32,7 @@ CLANG      ?= clang
 # Debian packages: what the build needs, and what the tests need on top.
 PKGS          = jansson libpcre2-8 libsodium
 DEB_BUILD     = build-essential pkg-config libjansson-dev libpcre2-dev libsodium-dev
-DEB_TEST      = bats jq python3 openssl jose mandoc
+DEB_TEST      = bats jq python3 openssl jose mandoc socat
 DEB_EXTRA     = mandoc clang libclang-rt-14-dev libfuzzer-14-dev valgrind time
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \

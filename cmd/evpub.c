@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "evkit/bus.h"
 #include "evkit/event.h"
 #include "evkit/frame.h"
 #include "evkit/json.h"
@@ -31,7 +32,12 @@ static const char usage_text[] =
     "      --parse-types SPEC  auto, or NAME=TYPE,... (string number bool auto)\n"
     "      --time-field PATH   take time from this field (RFC 3339 or epoch s/ms)\n"
     "  -o, --output FILE       append events to FILE instead of stdout\n"
-    "      --dead-letter FILE  append rejected input lines to FILE, verbatim\n"
+    "  -b, --bus URL           publish the events to the bus at URL and wait\n"
+    "                          until it stored them (see evsub(1) for URL)\n"
+    "      --no-ack            with -b: do not wait, fire and forget\n"
+    "      --dead-letter FILE  append rejected input lines to FILE, verbatim;\n"
+    "                          with -b also the events the bus refused or\n"
+    "                          did not acknowledge\n"
     "      --max-line N        longest input line in bytes (default 1M)\n"
     "      --max-depth N       deepest JSON nesting (default 128)\n"
     "      --line-buffered     flush after every event\n"
@@ -49,6 +55,8 @@ struct pub {
 	struct evk_json_checker *json;
 	struct evk_lineparse *lp;
 	struct evk_sink *out;
+	struct evk_bus *bus; /* with -b: out publishes to it */
+	const char *url;
 	struct cli_dead dead;
 	struct evk_buf ev, data;
 	size_t max_line;
@@ -172,13 +180,49 @@ make(struct pub *p, const char *s, size_t n, struct evk_err *err)
 }
 
 static void
+dead_event(void *ctx, const char *ev, size_t len)
+{
+	cli_dead_line(ctx, ev, len, 0);
+}
+
+/* The bus refused an event (its line number counts events published). */
+static void
+refused(void *ctx, const char *ev, size_t len, const char *msg)
+{
+	struct pub *p = ctx;
+
+	cli_warn("the bus refused an event: %s", msg);
+	cli_dead_line(&p->dead, ev, len, 0);
+	if (p->status == CLI_OK)
+		p->status = CLI_REJECTED;
+}
+
+/* Writing the output failed: with a bus, the events it did not
+ * acknowledge go to the dead letters first. */
+static _Noreturn void
+output_failed(struct pub *p, int rc, const struct evk_err *err)
+{
+	size_t n;
+	int kept = p->dead.f != NULL;
+
+	if (p->bus != NULL) {
+		n = evk_bus_unacked(p->bus, dead_event, &p->dead);
+		cli_dead_close(&p->dead);
+		if (n > 0)
+			cli_warn("%zu events were not acknowledged%s", n,
+			    kept ? " (kept as dead letters)" : "");
+	}
+	cli_output_failed(rc, err, p->status);
+}
+
+static void
 emit(struct pub *p)
 {
 	struct evk_err err = EVK_ERR_ZERO;
 	int rc = evk_sink_put(p->out, p->ev.p, p->ev.len, &err);
 
 	if (rc < 0)
-		cli_output_failed(rc, &err, p->status);
+		output_failed(p, rc, &err);
 }
 
 /* Reads one input (fd) to its end, publishing an event per line. */
@@ -192,6 +236,10 @@ run_stream(void *ctx, int fd, const char *name)
 	int rc;
 
 	for (;;) {
+		/* On the bus, events never wait for more input. */
+		if (p->bus != NULL && !evk_reader_ready(r) &&
+		    (rc = evk_sink_flush(p->out, &err)) < 0)
+			output_failed(p, rc, &err);
 		err.msg[0] = '\0';
 		rc = evk_reader_next(r, &ln, &err);
 		if (rc == 0 || rc == EVK_EINTR)
@@ -261,6 +309,7 @@ enum {
 	O_PARSE,
 	O_PARSE_TYPES,
 	O_TIME_FIELD,
+	O_NO_ACK,
 	O_DEAD,
 	O_MAX_LINE,
 	O_MAX_DEPTH,
@@ -277,6 +326,8 @@ static const struct option longopts[] = {
     {"parse-types", required_argument, NULL, O_PARSE_TYPES},
     {"time-field", required_argument, NULL, O_TIME_FIELD},
     {"output", required_argument, NULL, 'o'},
+    {"bus", required_argument, NULL, 'b'},
+    {"no-ack", no_argument, NULL, O_NO_ACK},
     {"dead-letter", required_argument, NULL, O_DEAD},
     {"max-line", required_argument, NULL, O_MAX_LINE},
     {"max-depth", required_argument, NULL, O_MAX_DEPTH},
@@ -296,13 +347,14 @@ main(int argc, char **argv)
 	const char *output = NULL, *dead = NULL, *regex = NULL, *types = NULL;
 	char host[256], source[300];
 	size_t max_line = EVK_MAX_LINE;
+	struct evk_bus_pub_opts bo = {0};
 	int c, nmodes = 0, linebuf = 0;
 
 	cli_init("evpub");
 	argv[0] = (char *)cli_prog; /* getopt's messages: "evpub: ..." */
 	memset(&p, 0, sizeof p);
 	while (
-	    (c = getopt_long(argc, argv, "t:s:o:hV", longopts, NULL)) != -1) {
+	    (c = getopt_long(argc, argv, "t:s:o:b:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': a.type = optarg; break;
 		case 's': a.source = optarg; break;
@@ -323,6 +375,8 @@ main(int argc, char **argv)
 		case O_PARSE_TYPES: types = optarg; break;
 		case O_TIME_FIELD: p.time_field = optarg; break;
 		case 'o': output = optarg; break;
+		case 'b': p.url = optarg; break;
+		case O_NO_ACK: bo.no_ack = 1; break;
 		case O_DEAD: dead = optarg; break;
 		case O_MAX_LINE: max_line = cli_max_line(optarg); break;
 		case O_MAX_DEPTH: jo.max_depth = cli_max_depth(optarg); break;
@@ -346,8 +400,13 @@ main(int argc, char **argv)
 	if (p.time_field != NULL && p.mode == M_RAW)
 		cli_usage_error("--time-field needs fields: use --json or "
 		                "--parse");
-	if (dead != NULL && p.mode == M_ARGS)
-		cli_usage_error("--dead-letter needs --raw, --json or --parse");
+	if (dead != NULL && p.mode == M_ARGS && p.url == NULL)
+		cli_usage_error("--dead-letter needs --raw, --json, --parse or "
+		                "-b");
+	if (output != NULL && p.url != NULL)
+		cli_usage_error("-o and -b exclude each other");
+	if (bo.no_ack && p.url == NULL)
+		cli_usage_error("--no-ack needs -b");
 	if (a.type == NULL && p.mode != M_JSON)
 		cli_usage_error("-t TYPE is required (except with --json)");
 	if (a.type != NULL &&
@@ -374,7 +433,16 @@ main(int argc, char **argv)
 	    (p.lp = evk_lineparse_new(regex, types, &err)) == NULL)
 		cli_usage_error("--parse: %s", err.msg);
 
-	if (output != NULL)
+	cli_dead_open(&p.dead, dead);
+	if (p.url != NULL) {
+		bo.wait.stop = &cli_stop;
+		bo.wait.sigmask = &cli_waitmask;
+		bo.on_reject = refused;
+		bo.ctx = &p;
+		if (evk_bus_connect_pub(p.url, &bo, &p.bus, &err) < 0)
+			cli_die(CLI_FATAL, "%s", err.msg);
+		p.out = evk_bus_sink(p.bus);
+	} else if (output != NULL)
 		p.out = evk_sink_file(output, 0666,
 		    linebuf ? EVK_SINK_LINEBUF : EVK_SINK_AUTO, &err);
 	else
@@ -382,7 +450,6 @@ main(int argc, char **argv)
 		    linebuf ? EVK_SINK_LINEBUF : EVK_SINK_AUTO);
 	if (p.out == NULL)
 		cli_die(CLI_FATAL, "%s", output ? err.msg : "out of memory");
-	cli_dead_open(&p.dead, dead);
 	p.max_line = max_line;
 
 	if (p.mode == M_ARGS) {
@@ -391,8 +458,11 @@ main(int argc, char **argv)
 		cli_inputs(argv, argc, run_stream, &p, NULL, &p.status);
 	}
 
-	if (evk_sink_close(p.out, &err) < 0)
-		cli_output_failed(err.code, &err, p.status);
+	if (evk_sink_close(p.out, &err) < 0) {
+		p.out = NULL;
+		output_failed(&p, err.code, &err);
+	}
+	evk_bus_close(p.bus);
 	cli_dead_close(&p.dead);
 	cli_reraise();
 	evk_lineparse_free(p.lp);
