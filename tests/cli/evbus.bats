@@ -35,6 +35,9 @@ teardown() {
 		kill "$pid" 2> /dev/null || true
 		wait "$pid" 2> /dev/null || true
 	done
+	if mountpoint -q "$T/small" 2> /dev/null; then
+		umount "$T/small"
+	fi
 	rm -rf "$T"
 }
 
@@ -409,23 +412,82 @@ stop_bus() {
 }
 
 @test "a socket passed by systemd (LISTEN_FDS) is used as it is" {
-	python3 - "$T/sa.sock" "$T/bus.log" <<'EOF' &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1])
-s.listen(16)
-os.dup2(s.fileno(), 3)
-os.set_inheritable(3, True)
-os.environ["LISTEN_PID"] = str(os.getpid())
-os.environ["LISTEN_FDS"] = "1"
-log = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-os.dup2(log, 2)
-os.execvp("evbus", ["evbus", "--memory"])
-EOF
+	"$BATS_TEST_DIRNAME/listenfds.py" "$T/sa.sock" "$T/bus.log" evbus --memory 3>&- &
 	BUS=$!
 	BUS_PIDS="$BUS_PIDS $BUS"
 	for i in $(seq 100); do grep -q "listening" "$T/bus.log" 2> /dev/null && break; sleep 0.05; done
 	grep -q "listening on the socket passed by systemd" "$T/bus.log"
 	evpub -b "unix:$T/sa.sock" -t via.systemd k=v
 	[ "$(evsub -b "unix:$T/sa.sock" --from all --no-follow | jq -r .type)" = via.systemd ]
+}
+
+@test "many publishers and subscribers at once: each subscriber gets everything, each publisher's order kept" {
+	start_bus --memory
+	local subs="" p
+	for s in 1 2 3; do
+		evsub -n 2000 > "$T/sub$s" 2> /dev/null 3>&- &
+		subs="$subs $!"
+	done
+	sleep 0.3
+	for p in 1 2 3 4; do
+		seq 500 | sed "s/.*/{\"p\":$p,\"n\":&}/" |
+		    evpub -b "unix:$S" -t "load.p$p" --json 3>&- &
+	done
+	wait $subs
+	for s in 1 2 3; do
+		[ "$(wc -l < "$T/sub$s")" -eq 2000 ]
+		for p in 1 2 3 4; do
+			jq -r "select(.data.p == $p) | .data.n" "$T/sub$s" | cmp - <(seq 500)
+		done
+	done
+}
+
+@test "retention on disk drops whole old segments; a subscriber behind it is told what it missed" {
+	start_bus --data "$T/data" --segment-bytes 1K --retain-bytes 2K
+	for i in $(seq 20); do cat "$T/ev"; done | evpub -b "unix:$S" --json
+	# Retention runs about once a second.
+	sleep 1.5
+	evpub -b "unix:$S" -t tick k=v
+	sleep 0.2
+	[ ! -e "$T/data/00000000000000000001.ndjson" ]
+	run --separate-stderr evsub --from 1 --no-follow
+	[ "$status" -eq 1 ]
+	[[ $stderr =~ ^evsub:\ the\ bus\ dropped\ [0-9]+\ events\ before\ they\ were\ read$ ]]
+	missed=$(echo "$stderr" | grep -o '[0-9]*')
+	[ "$((missed + ${#lines[@]}))" -eq 121 ]
+	# What is left is the newest, in order, and still NDJSON on disk.
+	[ "$(echo "$output" | tail -1 | jq -r .type)" = tick ]
+	cat "$T/data"/*.ndjson | jq -c . > /dev/null
+}
+
+@test "--retain-age drops old segments by the time they were stored" {
+	start_bus --data "$T/data" --segment-bytes 1K --retain-age 1s
+	for i in $(seq 5); do cat "$T/ev"; done | evpub -b "unix:$S" --json
+	sleep 2.5
+	evpub -b "unix:$S" -t fresh k=v
+	sleep 1.2
+	run evsub --from all --no-follow
+	[ "$(echo "$output" | jq -r .type | tail -1)" = fresh ]
+	[ "${#lines[@]}" -lt 31 ]
+}
+
+@test "a full disk: publishes fail with a clear error, subscribers are still served, the log stays readable" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a small tmpfs needs root"
+	mkdir "$T/small"
+	mount -t tmpfs -o size=64k tmpfs "$T/small" || skip "cannot mount a tmpfs here"
+	start_bus --data "$T/small/data"
+	evpub -b "unix:$S" --json "$T/ev"
+	evsub -n 6 --from all > "$T/early" 2> /dev/null 3>&- &
+	local sub=$!
+	seq 2000 | sed 's/.*/{"n":&}/' > "$T/many"
+	run --separate-stderr evpub -b "unix:$S" -t fill.up --json --dead-letter "$T/dead" "$T/many"
+	[ "$status" -eq 1 ]
+	[[ ${stderr_lines[0]} == "evpub: the bus refused an event: "*"No space left on device" ]]
+	stored=$(evsub --from all --no-follow | wc -l)
+	[ "$((stored - 6 + $(wc -l < "$T/dead")))" -eq 2000 ]
+	wait "$sub"
+	[ "$(wc -l < "$T/early")" -eq 6 ]
+	# The bus still runs and serves; the segments are whole lines.
+	kill -0 "$BUS"
+	cat "$T/small/data"/*.ndjson | jq -c . > /dev/null
 }

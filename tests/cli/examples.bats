@@ -44,3 +44,31 @@ teardown() {
 	[ "$(jq -c '[.subject, .data.ok, .data.exit_code]' <<< "$output")" = \
 	    '["unit-tests",false,1]' ]
 }
+
+@test "examples/systemd: the units start evbus by socket activation where clients look by default" {
+	command -v python3 > /dev/null
+	rt="$T/rt" state="$T/state"
+	listen=$(sed -n 's/^ListenStream=//p' examples/systemd/evbus.socket)
+	[ "$(sed -n 's/^SocketMode=//p' examples/systemd/evbus.socket)" = 0600 ]
+	exec_start=$(sed -n 's/^ExecStart=//p' examples/systemd/evbus.service)
+	sock=${listen//%t/$rt}
+	read -r -a cmd <<< "${exec_start//%S/$state}"
+	[ "${cmd[0]}" = /usr/local/bin/evbus ]
+	cmd[0]=evbus
+	mkdir -p "$state"
+	"$BATS_TEST_DIRNAME/listenfds.py" "$sock" "$T/bus.log" "${cmd[@]}" 3>&- &
+	bus=$!
+	for i in $(seq 100); do grep -q listening "$T/bus.log" 2> /dev/null && break; sleep 0.05; done
+	evpub -b "unix:$sock" -t unit.test k=v
+	# evsub's default URL, with no EVBUS_URL, is the unit's socket.
+	unset EVBUS_URL
+	export XDG_RUNTIME_DIR=$rt
+	run evsub --from all --no-follow
+	kill -TERM "$bus"
+	rc=0
+	wait "$bus" || rc=$?
+	[ "$rc" -eq 0 ]
+	[ "$(echo "$output" | jq -r .type)" = unit.test ]
+	[ "$(jq -r .type "$state"/evbus/*.ndjson)" = unit.test ]
+	[ "$(stat -c %a "$(dirname "$sock")")" = 700 ]
+}
