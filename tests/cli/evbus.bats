@@ -491,3 +491,21 @@ stop_bus() {
 	kill -0 "$BUS"
 	cat "$T/small/data"/*.ndjson | jq -c . > /dev/null
 }
+
+@test "a subscriber that stops reading holds up neither publishers nor other subscribers" {
+	start_bus --memory --retain-bytes 64M
+	evsub -n 30000 > "$T/slow" 2> /dev/null 3>&- &
+	local slow=$!
+	sleep 0.3
+	kill -STOP "$slow"
+	evsub -n 30000 > "$T/fast" 2> /dev/null 3>&- &
+	local fast=$!
+	sleep 0.3
+	seq 30000 | sed 's/.*/{"n":&}/' > "$T/many"
+	timeout 60 evpub -b "unix:$S" -t load.x --json "$T/many"
+	timeout 60 tail --pid="$fast" -f /dev/null
+	[ "$(wc -l < "$T/fast")" -eq 30000 ]
+	kill -CONT "$slow"
+	wait "$slow"
+	jq -r .data.n "$T/slow" | cmp - <(seq 30000)
+}
