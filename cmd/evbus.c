@@ -58,6 +58,8 @@ static const char usage_text[] =
     "                          socket)\n"
     "      --max-clients N     connections at most (default 1024)\n"
     "      --max-line N        longest event in bytes (default 1M)\n"
+    "      --max-inflight N    events a group member may hold unacknowledged\n"
+    "                          (default 1024; a hello's window may ask less)\n"
     "      --line-timeout DUR  drop a client that leaves half a line for\n"
     "                          this long (default 10s)\n"
     "  -h, --help              show this help and exit\n"
@@ -138,6 +140,7 @@ struct bus {
 	size_t nc, max_clients;
 	unsigned long next_id;
 	size_t max_line;
+	uint64_t max_inflight; /* a group member's window, at most */
 	int64_t line_timeout;
 	uid_t allow[64];
 	size_t nallow;
@@ -565,6 +568,8 @@ subscribe(struct bus *b, struct client *c)
 	struct evk_err err = EVK_ERR_ZERO;
 	uint64_t from;
 
+	if (c->h.window > b->max_inflight)
+		c->h.window = b->max_inflight;
 	switch (c->h.from) {
 	case EVK_FROM_NEW: from = evk_log_next(b->log); break;
 	case EVK_FROM_ALL: from = 0; break;
@@ -1038,6 +1043,7 @@ enum {
 	OPT_MAX_CLIENTS,
 	OPT_MAX_LINE,
 	OPT_LINE_TIMEOUT,
+	OPT_MAX_INFLIGHT,
 };
 
 static const struct option longopts[] = {
@@ -1053,6 +1059,7 @@ static const struct option longopts[] = {
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"line-timeout", required_argument, NULL, OPT_LINE_TIMEOUT},
+    {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -1108,6 +1115,7 @@ main(int argc, char **argv)
 	memset(&b, 0, sizeof b);
 	b.max_clients = 1024;
 	b.max_line = EVK_MAX_LINE;
+	b.max_inflight = EVK_BUS_WINDOW;
 	b.line_timeout = 10 * (int64_t)1000000000;
 	lo.fsync = EVK_FSYNC_BATCH;
 	while ((c = getopt_long(argc, argv, "b:hV", longopts, NULL)) != -1) {
@@ -1146,6 +1154,10 @@ main(int argc, char **argv)
 			    optarg, 1, 65536, 0);
 			break;
 		case OPT_MAX_LINE: b.max_line = cli_max_line(optarg); break;
+		case OPT_MAX_INFLIGHT:
+			b.max_inflight = (uint64_t)cli_number("--max-inflight",
+			    optarg, 1, 1000000, 0);
+			break;
 		case OPT_LINE_TIMEOUT:
 			b.line_timeout = duration("--line-timeout", optarg);
 			break;

@@ -509,3 +509,14 @@ stop_bus() {
 	wait "$slow"
 	jq -r .data.n "$T/slow" | cmp - <(seq 30000)
 }
+
+@test "--max-inflight bounds what a group member holds unacknowledged" {
+	start_bus --memory --max-inflight 2
+	seq 10 | sed 's/.*/{"id":"&"}/' | evpub -b "unix:$S" -t job.run --json
+	{ echo '{"op":"sub","group":"g","from":"all","window":5}'; sleep 0.5; echo '["ack",2]'; sleep 0.5; } |
+	    socat -t 1 - "UNIX-CONNECT:$S" > "$T/raw"
+	# Two, then two more after the acknowledgement.
+	[ "$(grep -c '"job.run"' "$T/raw")" -eq 4 ]
+	run evsub --group g --timeout 500ms
+	[ "$(echo "$output" | jq -r .data.id | tr '\n' ' ')" = "3 4 5 6 7 8 9 10 " ]
+}
