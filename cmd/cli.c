@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "evkit/time.h"
 #include "cli.h"
 
 const char *cli_prog = "evkit";
@@ -151,6 +152,19 @@ unsigned
 cli_max_depth(const char *s)
 {
 	return (unsigned)cli_number("--max-depth", s, 1, 10000, 0);
+}
+
+int64_t
+cli_duration(const char *opt, const char *s)
+{
+	struct evk_err err = EVK_ERR_ZERO;
+	int64_t ns;
+
+	if (evk_duration_parse(s, strlen(s), &ns, &err) < 0)
+		cli_usage_error("%s %s: %s", opt, s, err.msg);
+	if (ns <= 0)
+		cli_usage_error("%s %s: must be more than 0", opt, s);
+	return ns;
 }
 
 long long

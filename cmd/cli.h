@@ -57,6 +57,10 @@ long long cli_number(const char *opt, const char *s, long long min,
 size_t cli_max_line(const char *s);
 unsigned cli_max_depth(const char *s);
 
+/* A duration option value above 0 in nanoseconds ("5m", "1h30m"); dies
+ * with "prog: OPT VALUE: reason" otherwise. */
+int64_t cli_duration(const char *opt, const char *s);
+
 /* Dead letters: rejected lines kept verbatim in a file opened for append. */
 struct cli_dead {
 	FILE *f;

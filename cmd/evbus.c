@@ -1065,19 +1065,6 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int64_t
-duration(const char *opt, const char *s)
-{
-	struct evk_err err = EVK_ERR_ZERO;
-	int64_t ns;
-
-	if (evk_duration_parse(s, strlen(s), &ns, &err) < 0)
-		cli_usage_error("%s %s: %s", opt, s, err.msg);
-	if (ns <= 0)
-		cli_usage_error("%s %s: must be more than 0", opt, s);
-	return ns;
-}
-
 static void
 allow_list(struct bus *b, const char *s)
 {
@@ -1145,7 +1132,7 @@ main(int argc, char **argv)
 			    optarg, 1, LLONG_MAX, 1);
 			break;
 		case OPT_RETAIN_AGE:
-			lo.retain_age_ns = duration("--retain-age", optarg);
+			lo.retain_age_ns = cli_duration("--retain-age", optarg);
 			break;
 		case OPT_GROUP: group = optarg; break;
 		case OPT_ALLOW: allow_list(&b, optarg); break;
@@ -1159,7 +1146,7 @@ main(int argc, char **argv)
 			    optarg, 1, 1000000, 0);
 			break;
 		case OPT_LINE_TIMEOUT:
-			b.line_timeout = duration("--line-timeout", optarg);
+			b.line_timeout = cli_duration("--line-timeout", optarg);
 			break;
 		case 'h': fputs(usage_text, stdout); return CLI_OK;
 		case 'V': printf("evbus %s\n", EVK_VERSION); return CLI_OK;

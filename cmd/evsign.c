@@ -742,20 +742,6 @@ default_jobs(void)
 	return n < 1 ? 1 : n > MAX_JOBS ? MAX_JOBS : (int)n;
 }
 
-/* Parses a duration option value or exits 2. */
-static int64_t
-duration(const char *opt, const char *s)
-{
-	struct evk_err err = EVK_ERR_ZERO;
-	int64_t ns;
-
-	if (evk_duration_parse(s, strlen(s), &ns, &err) < 0)
-		cli_usage_error("%s %s: %s", opt, s, err.msg);
-	if (ns <= 0)
-		cli_usage_error("%s %s: must be more than 0", opt, s);
-	return ns;
-}
-
 enum {
 	O_KID = 256,
 	O_MAX_AGE,
@@ -867,10 +853,10 @@ main(int argc, char **argv)
 		case 'k': keys[nkeys++] = optarg; break;
 		case O_KID: kid = optarg; break;
 		case O_MAX_AGE:
-			s.max_age = duration("--max-age", optarg);
+			s.max_age = cli_duration("--max-age", optarg);
 			break;
 		case O_SKEW:
-			s.skew = duration("--skew", optarg);
+			s.skew = cli_duration("--skew", optarg);
 			skew_set = 1;
 			break;
 		case O_DEDUPE: dedupe = 1; break;

@@ -126,10 +126,7 @@ main(int argc, char **argv)
 			count = cli_number("--count", optarg, 1, LLONG_MAX, 0);
 			break;
 		case O_TIMEOUT:
-			if (evk_duration_parse(optarg, strlen(optarg),
-			        &timeout_ns, &err) < 0)
-				cli_usage_error("--timeout %s: %s", optarg,
-				    err.msg);
+			timeout_ns = cli_duration("--timeout", optarg);
 			break;
 		case O_NO_FOLLOW: so.no_follow = 1; break;
 		case O_GROUP: so.group = optarg; break;
