@@ -56,6 +56,7 @@ struct pub {
 	struct evk_lineparse *lp;
 	struct evk_sink *out;
 	struct evk_bus *bus; /* with -b: out publishes to it */
+	int bus_down; /* it failed: events go to the dead letters */
 	const char *url;
 	struct cli_dead dead;
 	struct evk_buf ev, data;
@@ -197,21 +198,34 @@ refused(void *ctx, const char *ev, size_t len, const char *msg)
 		p->status = CLI_REJECTED;
 }
 
-/* Writing the output failed: with a bus, the events it did not
- * acknowledge go to the dead letters first. */
-static _Noreturn void
+/*
+ * Writing the output failed.  With a bus, the events it did not
+ * acknowledge go to the dead letters; with --dead-letter, so do all the
+ * events made from the rest of the input (nothing is lost, and the dead
+ * letters can be published again), and the exit status is 2 at the end.
+ * Otherwise this is the end.
+ */
+static void
 output_failed(struct pub *p, int rc, const struct evk_err *err)
 {
 	size_t n;
 	int kept = p->dead.f != NULL;
 
-	if (p->bus != NULL) {
+	if (p->bus != NULL && !p->bus_down) {
 		n = evk_bus_unacked(p->bus, dead_event, &p->dead);
-		cli_dead_close(&p->dead);
 		if (n > 0)
 			cli_warn("%zu events were not acknowledged%s", n,
 			    kept ? " (kept as dead letters)" : "");
+		if (kept) {
+			cli_warn("%s", err->msg);
+			cli_warn("the events still to come go to the dead "
+			         "letters");
+			p->bus_down = 1;
+			p->status = CLI_FATAL;
+			return;
+		}
 	}
+	cli_dead_close(&p->dead);
 	cli_output_failed(rc, err, p->status);
 }
 
@@ -219,9 +233,13 @@ static void
 emit(struct pub *p)
 {
 	struct evk_err err = EVK_ERR_ZERO;
-	int rc = evk_sink_put(p->out, p->ev.p, p->ev.len, &err);
+	int rc;
 
-	if (rc < 0)
+	if (p->bus_down) {
+		cli_dead_line(&p->dead, p->ev.p, p->ev.len, 0);
+		return;
+	}
+	if ((rc = evk_sink_put(p->out, p->ev.p, p->ev.len, &err)) < 0)
 		output_failed(p, rc, &err);
 }
 
@@ -237,7 +255,7 @@ run_stream(void *ctx, int fd, const char *name)
 
 	for (;;) {
 		/* On the bus, events never wait for more input. */
-		if (p->bus != NULL && !evk_reader_ready(r) &&
+		if (p->bus != NULL && !p->bus_down && !evk_reader_ready(r) &&
 		    (rc = evk_sink_flush(p->out, &err)) < 0)
 			output_failed(p, rc, &err);
 		err.msg[0] = '\0';
@@ -458,10 +476,8 @@ main(int argc, char **argv)
 		cli_inputs(argv, argc, run_stream, &p, NULL, &p.status);
 	}
 
-	if (evk_sink_close(p.out, &err) < 0) {
-		p.out = NULL;
+	if (evk_sink_close(p.out, &err) < 0 && !p.bus_down)
 		output_failed(&p, err.code, &err);
-	}
 	evk_bus_close(p.bus);
 	cli_dead_close(&p.dead);
 	cli_reraise();
