@@ -704,7 +704,10 @@ handle_input(struct bus *b, struct client *c)
 		    "line longer than --max-line");
 		return;
 	}
-	if (c->in.len > 0 && c->partial_since == 0)
+	/* Only a half line counts as stalled, not whole lines held back
+	 * while the client does not read its acknowledgements. */
+	if (c->in.len > 0 && c->partial_since == 0 &&
+	    memchr(c->in.p, '\n', c->in.len) == NULL)
 		c->partial_since = mono_ns();
 	if (c->eof && c->in.len == 0 && !c->closing)
 		c->closing = 1;
