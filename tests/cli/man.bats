@@ -2,15 +2,48 @@ bats_require_minimum_version 1.5.0
 # The manual pages: clean for mandoc -Tlint, each program's page in step
 # with its --help, and every example in the pages runs as documented.
 # The checks are functions taking the program's name; the files that a
-# program's examples name are made by fixtures_PROG.
+# program's examples name are made by fixtures_PROG, and the examples of
+# the bus's programs run against a bus of their own (start_bus).
 
 setup() {
 	ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 	T=$(mktemp -d)
+	BUS_PIDS=""
 }
 
 teardown() {
+	local pid
+	for pid in $BUS_PIDS; do
+		kill "$pid" 2> /dev/null || true
+		wait "$pid" 2> /dev/null || true
+	done
 	rm -rf "$T"
+}
+
+# start_bus DIR: a bus in memory on the socket DIR/bus.sock, logging to
+# DIR/bus.log, named by EVBUS_URL (exported); returns once it listens.
+start_bus() {
+	local dir=$1 i
+	mkdir -p "$dir"
+	evbus -b "unix:$dir/bus.sock" --memory > /dev/null 2> "$dir/bus.log" 3>&- &
+	BUS=$!
+	BUS_PIDS="$BUS_PIDS $BUS"
+	export EVBUS_URL="unix:$dir/bus.sock"
+	for i in $(seq 200); do
+		grep -q "listening on" "$dir/bus.log" 2> /dev/null && return 0
+		kill -0 "$BUS" 2> /dev/null || break
+		sleep 0.05
+	done
+	cat "$dir/bus.log" >&2
+	return 1
+}
+
+# Stops the bus of start_bus by its PID: it must exit 0.
+stop_bus() {
+	kill "$BUS"
+	wait "$BUS"
+	BUS_PIDS=${BUS_PIDS/ $BUS/}
+	unset EVBUS_URL
 }
 
 @test "mandoc -Tlint -W warning reports nothing" {
@@ -20,6 +53,8 @@ teardown() {
 	fi
 	pages=("$ROOT"/man/*.[1-8])
 	[ -f "$ROOT/man/evpub.1" ]
+	[ -f "$ROOT/man/evsub.1" ]
+	[ -f "$ROOT/man/evbus.8" ]
 	[ -f "$ROOT/man/evfilter.1" ]
 	[ -f "$ROOT/man/evkit.7" ]
 	[ -f "$ROOT/man/evsign.1" ]
@@ -31,29 +66,31 @@ teardown() {
 	[ -z "$stderr" ]
 }
 
-# "$1 --help" and man/$1.1 name the same long options.
+# "$1 --help" and man/$1.$2 ($2: the section, 1 by default) name the
+# same long options.  Every "Fl -option" of the page counts, so a page
+# names the options of other programs otherwise (Li, Ic).
 check_options() {
-	local prog=$1 help page
+	local prog=$1 section=${2:-1} help page
 	run --separate-stderr "$prog" --help
 	[ "$status" -eq 0 ]
 	help=$(grep -oE -- '--[a-z][a-z0-9-]*' <<< "$output" | sort -u)
-	page=$(grep -oE '\bFl -[a-z][a-z0-9-]*' "$ROOT/man/$prog.1" |
+	page=$(grep -oE '\bFl -[a-z][a-z0-9-]*' "$ROOT/man/$prog.$section" |
 	    sed 's/^Fl -/--/' | sort -u)
-	[ "$(wc -l <<< "$help")" -ge 10 ]
+	[ "$(wc -l <<< "$help")" -ge 9 ]
 	diff <(echo "$help") <(echo "$page")
 }
 
-# The SYNOPSIS of man/$1.1 is the usage of "$1 --help": its lines up to
-# the first blank line.
+# The SYNOPSIS of man/$1.$2 ($2: the section, 1 by default) is the usage
+# of "$1 --help": its lines up to the first blank line.
 check_synopsis() {
-	local prog=$1 usage synopsis
+	local prog=$1 section=${2:-1} usage synopsis
 	command -v mandoc > /dev/null
 	run --separate-stderr "$prog" --help
 	[ "$status" -eq 0 ]
 	usage=$(sed -n '1,/^$/p' <<< "$output" |
 	    sed -e '/^$/d' -e 's/^usage: //' -e 's/^ *//')
 	[ -n "$usage" ]
-	synopsis=$(mandoc -Tascii -O width=200 "$ROOT/man/$prog.1" |
+	synopsis=$(mandoc -Tascii -O width=200 "$ROOT/man/$prog.$section" |
 	    sed 's/.\x08//g' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' |
 	    sed -e '1d;$d' -e '/^ *$/d' -e 's/^ *//')
 	diff <(echo "$usage") <(echo "$synopsis")
@@ -73,6 +110,22 @@ check_synopsis() {
 
 @test "the SYNOPSIS of evfilter(1) is the usage of evfilter --help" {
 	check_synopsis evfilter
+}
+
+@test "evsub --help and evsub(1) name the same long options" {
+	check_options evsub
+}
+
+@test "the SYNOPSIS of evsub(1) is the usage of evsub --help" {
+	check_synopsis evsub
+}
+
+@test "evbus --help and evbus(8) name the same long options" {
+	check_options evbus 8
+}
+
+@test "the SYNOPSIS of evbus(8) is the usage of evbus --help" {
+	check_synopsis evbus 8
 }
 
 @test "evsign --help and evsign(1) name the same long options" {
@@ -246,29 +299,72 @@ EOF
 	evsign sign -k "$f/old.jwk" "$f/orders.ndjson" > "$f/old-signed.ndjson"
 }
 
-# Every line of file $1 is a JSON object.
+# Every line of file $1 is a JSON object (with $2 "array": or an array,
+# for the control lines of the bus's protocol).
 ndjson() {
-	jq -R -n -e '[inputs | fromjson | type == "object"] | all' "$1" > /dev/null
+	if [ "${2:-}" = array ]; then
+		jq -R -n -e '[inputs | fromjson | type == "object" or type == "array"] | all' \
+		    "$1" > /dev/null
+	else
+		jq -R -n -e '[inputs | fromjson | type == "object"] | all' "$1" > /dev/null
+	fi
 }
 
-# Runs every example of man/$1.1, each in a fresh copy of the files that
-# fixtures_$1 makes.  $2 is the kind of program: "producer" (exit 1: lines
-# were rejected, and reported) or "filter" (exit 1: nothing selected).
+# The events the examples of evsub(1) find on the bus, in $1.
+fixtures_evsub() {
+	local f=$1
+	mkdir -p "$f"
+	cat > "$f/shop.ndjson" <<'EOF'
+{"specversion":"1.0","id":"e-1","source":"//shop/web","type":"order.created","time":"2026-12-06T09:00:00Z","data":{"order":"1017","amount":59.90,"currency":"EUR"}}
+{"specversion":"1.0","id":"e-2","source":"//shop/pay","type":"order.paid","time":"2026-12-06T09:01:00Z","data":{"order":"1017","amount":59.90}}
+{"specversion":"1.0","id":"e-3","source":"//auth","type":"user.login","time":"2026-12-06T09:02:00Z","data":{"user":"ada"}}
+{"specversion":"1.0","id":"e-4","source":"//shop/web","type":"order.created","time":"2026-12-06T09:03:00Z","data":{"order":"1018","amount":250,"currency":"EUR"}}
+{"specversion":"1.0","id":"e-5","source":"//ship","type":"shipment.sent","time":"2026-12-06T09:04:00Z","data":{"order":"1017","carrier":"post"}}
+{"specversion":"1.0","id":"e-6","source":"//shop/pay","type":"order.paid","time":"2026-12-06T09:05:00Z","data":{"order":"1018","amount":250}}
+EOF
+}
+
+# Publishes the events of fixtures_evsub to the bus of $EVBUS_URL, as they
+# are (they are complete CloudEvents, which evpub --json passes through).
+preload_evsub() {
+	evpub -b "$EVBUS_URL" --json "$1/shop.ndjson"
+}
+
+# The examples of evbus(8) start buses of their own; they need no file.
+fixtures_evbus() {
+	mkdir -p "$1"
+	: > "$1/empty"
+}
+
+# Runs every example of the page of $1 (man/$1.1, or its other section),
+# each in a fresh copy of the files that fixtures_$1 makes.  $2 is the kind
+# of program: "producer" (exit 1: lines were rejected, and reported),
+# "filter" (exit 1: nothing selected), "consumer" (the bus's events,
+# passed through), or "daemon" (its output may hold the protocol's
+# arrays).  With $3 "bus", each example runs with a bus of its own, named
+# by EVBUS_URL, that preload_$1 (when there is one) fills first, and that
+# is stopped after it.  $4 is the fewest examples the page has (6).
 #  - The exit status is 0, unless the example says "exit status N".
 #  - Standard error is empty, unless the example says "standard error",
 #    ends with 2, or is a producer's ending with 1: then it is not, and
-#    every line of it starts with "PROG: ".
+#    every line of it starts with the name of an evkit program and ": ".
 #  - Each example makes something, on standard output or in a new
 #    non-empty .ndjson file, and that is NDJSON (a filter's -c: a count).
-#  - A filter passes events through byte for byte: every line it writes
-#    is a line of its input files (unless the example makes events).
+#  - A filter or a consumer passes events through byte for byte: every
+#    line it writes is a line of its input files (unless the example
+#    makes events).
 run_examples() {
-	local prog=$1 kind=$2 n=0 ex exs dir want made out line
+	local prog=$1 kind=$2 bus=${3:-} min=${4:-6} n=0 page ex exs dir want made out line shape
 	command -v "$prog" > /dev/null
-	extract_examples "$prog"
+	page=$(cd "$ROOT/man" && ls "$prog".[1-8] | head -1)
+	extract_examples "$page"
 	"fixtures_$prog" "$T/fixtures"
 	fake_tail
 	cat "$T"/fixtures/* > "$T/inputs"
+	shape=
+	if [ "$kind" = daemon ]; then
+		shape=array
+	fi
 	mapfile -t exs < <(printf '%s\n' "$T"/ex/*.sh | sort -V)
 	for ex in "${exs[@]}"; do
 		n=$((n + 1))
@@ -280,15 +376,24 @@ run_examples() {
 		fi
 		echo "# $prog example $n (expect exit status $want):"
 		sed 's/^/#   /' "$ex"
+		if [ "$bus" = bus ]; then
+			start_bus "$T/bus$n"
+			if declare -F "preload_$prog" > /dev/null; then
+				"preload_$prog" "$dir"
+			fi
+		fi
 		cd "$dir"
-		PATH="$T/bin:$PATH" run --separate-stderr timeout 30 bash "$ex"
+		PATH="$T/bin:$PATH" run --separate-stderr timeout 30 bash "$ex" 3>&-
 		cd "$ROOT"
+		if [ "$bus" = bus ]; then
+			stop_bus
+		fi
 		echo "# status $status, stderr: $stderr"
 		[ "$status" -eq "$want" ]
 		if grep -q 'standard error' "$ex" || [ "$want" -eq 2 ] ||
 		    { [ "$kind" = producer ] && [ "$want" -eq 1 ]; }; then
 			[ -n "$stderr" ]
-			[ -z "$(grep -v "^$prog: " <<< "$stderr")" ]
+			[ -z "$(grep -vE '^(evpub|evsub|evbus|evfilter|evsign): ' <<< "$stderr")" ]
 		else
 			[ -z "$stderr" ]
 		fi
@@ -301,7 +406,7 @@ run_examples() {
 				grep -qxE '[0-9]+' "$T/stdout"
 			else
 				jq -e . "$T/stdout" > /dev/null
-				ndjson "$T/stdout"
+				ndjson "$T/stdout" $shape
 				cat "$T/stdout" >> "$T/written"
 			fi
 			made=1
@@ -311,12 +416,13 @@ run_examples() {
 			[ -e "$T/fixtures/${out##*/}" ] && continue
 			[ -s "$out" ]
 			jq -e . "$out" > /dev/null
-			ndjson "$out"
+			ndjson "$out" $shape
 			cat "$out" >> "$T/written"
 			made=1
 		done
 		[ "$made" -eq 1 ]
-		if [ "$kind" = filter ] && ! grep -q 'evpub ' "$ex"; then
+		if { [ "$kind" = filter ] || [ "$kind" = consumer ]; } &&
+		    ! grep -q 'evpub ' "$ex"; then
 			while IFS= read -r line; do
 				if ! grep -qxF -- "$line" "$T/inputs"; then
 					echo "# not a line of the input: $line"
@@ -325,11 +431,63 @@ run_examples() {
 			done < "$T/written"
 		fi
 	done
-	[ "$n" -ge 6 ]
+	[ "$n" -ge "$min" ]
 }
 
 @test "every example in evpub(1) runs, with the documented exit status" {
-	run_examples evpub producer
+	run_examples evpub producer bus
+}
+
+@test "every example in evsub(1) runs against a bus, with the documented exit status" {
+	run_examples evsub consumer bus 9
+}
+
+@test "every example in evbus(8) runs, with the documented exit status" {
+	command -v socat > /dev/null
+	run_examples evbus daemon bus 3
+}
+
+# Replays the sessions of "A session by hand" in evbus(8), in order, on a
+# new bus: the lines typed (a publisher's lines that are not arrays; a
+# subscriber's hello and its acknowledgements) are sent one by one, and
+# what the bus answers must be the other lines, exactly.
+@test "the sessions by hand in evbus(8) are what a bus answers" {
+	command -v socat > /dev/null
+	extract_examples evbus.8 PROTOCOL
+	[ "$(ls "$T/ex" | wc -l)" -eq 3 ]
+	start_bus "$T/bus"
+	local f line sub first
+	for f in "$T"/ex/1.sh "$T"/ex/2.sh "$T"/ex/3.sh; do
+		head -1 "$f" | grep -q '^\$ socat - UNIX-CONNECT:'
+		sub=0
+		if sed -n 2p "$f" | grep -q '"op":"sub"'; then
+			sub=1
+		fi
+		: > "$T/typed"
+		: > "$T/want"
+		first=1
+		while IFS= read -r line; do
+			if [ "$first" = 1 ] ||
+			    { [ "$sub" = 0 ] && [ "${line:0:1}" != "[" ]; } ||
+			    { [ "$sub" = 1 ] && [[ $line =~ ^\[\"ack\",[0-9]+\]$ ]]; }; then
+				printf '%s\n' "$line" >> "$T/typed"
+			else
+				printf '%s\n' "$line" >> "$T/want"
+			fi
+			first=0
+		done < <(tail -n +2 "$f")
+		echo "# session ${f##*/}, typed:"
+		sed 's/^/#   /' "$T/typed"
+		{
+			while IFS= read -r line; do
+				printf '%s\n' "$line"
+				sleep 0.5
+			done < "$T/typed"
+			sleep 0.5
+		} | socat -t 2 - "UNIX-CONNECT:${EVBUS_URL#unix:}" > "$T/got" 3>&-
+		diff "$T/want" "$T/got"
+	done
+	stop_bus
 }
 
 @test "every example in evfilter(1) runs, with the documented exit status" {
