@@ -392,6 +392,21 @@ group_load(const struct bus *b, const char *name)
 	return v;
 }
 
+/* The two hellos name the same topic patterns, in the same order. */
+static int
+same_topics(const struct evk_bus_hello *a, const struct evk_bus_hello *b)
+{
+	size_t i;
+
+	if (a->ntopics != b->ntopics)
+		return 0;
+	for (i = 0; i < a->ntopics; i++)
+		if (a->topics[i].len != b->topics[i].len ||
+		    memcmp(a->topics[i].p, b->topics[i].p, a->topics[i].len))
+			return 0;
+	return 1;
+}
+
 /* Makes c a member of the group its hello names (made when new). */
 static int
 join(struct bus *b, struct client *c, uint64_t from, struct evk_err *err)
@@ -404,6 +419,11 @@ join(struct bus *b, struct client *c, uint64_t from, struct evk_err *err)
 		if (strlen(b->g[i]->name) == c->h.group.len &&
 		    !memcmp(b->g[i]->name, c->h.group.p, c->h.group.len))
 			g = b->g[i];
+	if (g != NULL && !same_topics(&g->h, &c->h))
+		return cli_errf(err, EVK_EINVAL,
+		    "hello: the members of group \"%s\" subscribe to the "
+		    "same topic patterns, and this one does not",
+		    g->name);
 	if (g == NULL) {
 		if ((g = calloc(1, sizeof *g)) == NULL ||
 		    (gs = realloc(b->g, (b->ng + 1) * sizeof *gs)) == NULL ||
@@ -709,7 +729,7 @@ handle_input(struct bus *b, struct client *c)
 	if (c->in.len > 0 && c->partial_since == 0 &&
 	    memchr(c->in.p, '\n', c->in.len) == NULL)
 		c->partial_since = mono_ns();
-	if (c->eof && c->in.len == 0 && !c->closing)
+	if (c->eof && c->in.len == 0 && !c->closing && c->kind != K_SUB)
 		c->closing = 1;
 }
 
@@ -804,7 +824,7 @@ accept_client(struct bus *b)
 
 /* Reads what the client sent; 0 at its end or on an error. */
 static void
-read_client(struct bus *b, struct client *c)
+read_client(struct bus *b, struct client *c, short revents)
 {
 	ssize_t n;
 
@@ -814,9 +834,11 @@ read_client(struct bus *b, struct client *c)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
+		/* A subscriber that only shut its side for writing still
+		 * reads; one that hung up is gone. */
 		c->eof = 1;
-		if (n < 0 || c->kind == K_SUB)
-			c->closing = 2; /* nobody to send anything to */
+		if (n < 0 || (c->kind == K_SUB && (revents & POLLHUP)))
+			c->closing = 2;
 		return;
 	}
 	c->in.len += (size_t)n;
@@ -847,9 +869,15 @@ write_client(struct client *c)
 
 /*** the socket ***/
 
-/* Makes the socket's directory (0700, ours) when it is missing. */
+/*
+ * Makes the socket's directory when it is missing: 0700, or with --group
+ * 0710 and given to the group, so that its members can reach the socket.
+ * An existing one must be safe: ours (or root's), and writable by nobody
+ * else unless sticky, so that no one else can put a socket of theirs
+ * where clients look.
+ */
 static void
-make_dir(const char *path)
+make_dir(const char *path, const struct group *gr)
 {
 	char dir[sizeof((struct sockaddr_un *)0)->sun_path];
 	char *slash;
@@ -859,12 +887,27 @@ make_dir(const char *path)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return;
 	*slash = '\0';
-	if (mkdir(dir, 0700) == 0)
+	if (mkdir(dir, gr != NULL ? 0710 : 0700) == 0) {
+		if (gr != NULL &&
+		    (chown(dir, (uid_t)-1, gr->gr_gid) < 0 ||
+		        chmod(dir, 0710) < 0))
+			cli_die(CLI_FATAL, "cannot give %s to group %s: %s",
+			    dir, gr->gr_name, strerror(errno));
 		return;
+	}
 	if (errno != EEXIST)
 		cli_die(CLI_FATAL, "cannot make %s: %s", dir, strerror(errno));
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		cli_die(CLI_FATAL, "%s is not a directory", dir);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		cli_die(CLI_FATAL,
+		    "%s belongs to uid %ld: not a safe place for the socket",
+		    dir, (long)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		cli_die(CLI_FATAL,
+		    "%s is writable by others: not a safe place for the "
+		    "socket",
+		    dir);
 }
 
 static void
@@ -884,7 +927,7 @@ open_socket(struct bus *b, const char *url, const char *group)
 	snprintf(b->path, sizeof b->path, "%s", sa.sun_path);
 	if (group != NULL && (gr = getgrnam(group)) == NULL)
 		cli_usage_error("--group %s: no such group", group);
-	make_dir(b->path);
+	make_dir(b->path, gr);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		cli_die(CLI_FATAL, "socket: %s", strerror(errno));
 	if (lstat(b->path, &st) == 0) {
@@ -991,8 +1034,10 @@ run(struct bus *b)
 		now = mono_ns();
 		for (i = 0, j = 1; i < b->nc; i++, j++) {
 			c = b->c[i];
-			if (pf[j].revents & (POLLIN | POLLHUP | POLLERR))
-				read_client(b, c);
+			if (c->eof && (pf[j].revents & (POLLHUP | POLLERR)))
+				c->closing = 2; /* hung up after its EOF */
+			else if (pf[j].revents & (POLLIN | POLLHUP | POLLERR))
+				read_client(b, c, pf[j].revents);
 			if (c->closing != 2)
 				handle_input(b, c);
 			if (c->in.len > 0 && c->partial_since != 0 &&

@@ -141,9 +141,15 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	for (i = 0; i < argc; i++)
+	for (i = 0; i < argc; i++) {
 		if (evk_topic_check(argv[i], strlen(argv[i]), 1, &err) < 0)
 			cli_usage_error("%s: %s", argv[i], err.msg);
+		/* The protocol carries patterns without escapes. */
+		if (strpbrk(argv[i], "\"\\") != NULL)
+			cli_usage_error("%s: a topic pattern has no '\"' or "
+			                "'\\'",
+			    argv[i]);
+	}
 	so.topics = (const char *const *)argv;
 	so.ntopics = (size_t)argc;
 	so.wait.stop = &cli_stop;

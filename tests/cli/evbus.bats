@@ -92,6 +92,9 @@ stop_bus() {
 	run --separate-stderr evsub 'order..x'
 	[ "$status" -eq 2 ]
 	[[ $stderr == "evsub: order..x: "* ]]
+	run --separate-stderr evsub 'a"b'
+	[ "$status" -eq 2 ]
+	[ "${stderr_lines[0]}" = "evsub: a\"b: a topic pattern has no '\"' or '\\'" ]
 }
 
 @test "evsub follows: events published after it started arrive, -n COUNT ends it" {
@@ -165,6 +168,15 @@ stop_bus() {
 ["end"]' ]
 }
 
+@test "a subscriber that shut its side for writing still gets everything" {
+	start_bus --memory
+	seq 5000 | sed 's/.*/{"n":&}/' | evpub -b "unix:$S" -t many.x --json
+	run bash -c "printf '%s\n' '{\"op\":\"sub\",\"from\":\"all\",\"follow\":false}' |
+	    socat -t 5 - UNIX-CONNECT:$S"
+	[ "${#lines[@]}" -eq 5002 ]
+	[ "${lines[5001]}" = '["end"]' ]
+}
+
 @test "a bad hello gets an error line and the connection ends; the bus goes on" {
 	start_bus --memory
 	run bash -c "printf '%s\n' '{\"op\":\"get\"}' | socat -t 2 - UNIX-CONNECT:$S"
@@ -208,6 +220,20 @@ stop_bus() {
 	# Another group starts on its own.
 	run evsub --group other --from all --no-follow
 	[ "${#lines[@]}" -eq 10 ]
+}
+
+@test "the members of a group subscribe to the same patterns" {
+	start_bus --memory
+	{ echo '{"op":"sub","group":"g","topics":["a.*"]}'; sleep 1; } |
+	    socat -t 1 - "UNIX-CONNECT:$S" > /dev/null 3>&- &
+	local first=$!
+	sleep 0.3
+	run --separate-stderr evsub --group g 'b.*'
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "evsub: unix:$S: hello: the members of group \"g\" subscribe to the same topic patterns, and this one does not" ]
+	run --separate-stderr evsub --group g --timeout 200ms 'a.*'
+	[ "$status" -eq 1 ]
+	wait "$first"
 }
 
 @test "a member that goes away unacknowledged: its events go to another; acknowledged ones never again" {
@@ -259,12 +285,32 @@ stop_bus() {
 	stop_bus
 	grp=$(id -gn daemon 2> /dev/null || true)
 	[ -n "$grp" ] || skip "no group daemon to test --group with"
+	rmdir "$T/run"
 	start_bus --memory --group "$grp"
 	[ "$(stat -c %a "$S")" = 660 ]
 	[ "$(stat -c %G "$S")" = "$grp" ]
+	# The directory it made lets the group through, no more.
+	[ "$(stat -c %a "$T/run")" = 710 ]
+	[ "$(stat -c %G "$T/run")" = "$grp" ]
 	run --separate-stderr evbus -b "unix:$T/x.sock" --group no-such-group-here
 	[ "$status" -eq 2 ]
 	[ "${stderr_lines[0]}" = "evbus: --group no-such-group-here: no such group" ]
+}
+
+@test "the socket's directory must be safe: ours or root's, writable by no one else unless sticky" {
+	mkdir -m 777 "$T/open"
+	run --separate-stderr evbus -b "unix:$T/open/bus.sock" --memory
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "evbus: $T/open is writable by others: not a safe place for the socket" ]
+	mkdir "$T/theirs"
+	chown 12345 "$T/theirs" || skip "cannot give a directory away"
+	run --separate-stderr evbus -b "unix:$T/theirs/bus.sock" --memory
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "evbus: $T/theirs belongs to uid 12345: not a safe place for the socket" ]
+	mkdir -m 1777 "$T/sticky"
+	S="$T/sticky/bus.sock"
+	start_bus --memory
+	evpub -b "unix:$S" -t in.sticky k=v
 }
 
 @test "a live bus is never stolen; the socket of a dead one is replaced" {

@@ -12,10 +12,12 @@
  * JSON array a control line (events are objects, so nothing is
  * ambiguous): ["ack",C,SEQ] (the first C lines published on this
  * connection are dealt with, the last stored got SEQ), ["error",C,MSG]
- * (line C was refused; C null: the connection ends), ["gap",N] (N events
- * were dropped before this subscriber read them), ["end"] (no more events
- * for a subscriber that does not follow), and from a subscriber
- * ["ack",N] (it has consumed the first N events it was sent).
+ * (line C was refused; after an over-long line the connection also
+ * ends; C null: an error not of a line, and the connection ends),
+ * ["gap",N] (N events were dropped before this subscriber read them),
+ * ["end"] (no more events for a subscriber that does not follow), and
+ * from a subscriber ["ack",N] (it has consumed the first N events it was
+ * sent).
  *
  * The transport is an opaque struct evk_bus reached through a URL, so
  * that other transports (NATS) fit behind the same calls.
