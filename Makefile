@@ -34,6 +34,9 @@ PKGS          = jansson libpcre2-8 libsodium
 DEB_BUILD     = build-essential pkg-config libjansson-dev libpcre2-dev libsodium-dev
 DEB_TEST      = bats jq python3 openssl jose mandoc socat
 DEB_EXTRA     = mandoc clang libclang-rt-14-dev libfuzzer-14-dev valgrind time
+# What tests/bench needs: the peers (evbus.sh builds its driver against
+# libnats and libmosquitto), jq, python3 and GNU time.
+DEB_BENCH     = nats-server mosquitto libnats-dev libmosquitto-dev jq python3 time
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
        -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter
@@ -151,7 +154,13 @@ memcheck: all $(UNIT_BIN) | deps-check-test
 demo: all
 	@B=$(B) examples/demo.sh
 
-bench: all
+deps-check-bench:
+	@(for c in nats-server mosquitto jq python3 /usr/bin/time; do \
+	  command -v $$c >/dev/null 2>&1 || exit 1; done; \
+	  $(PKG_CONFIG) --exists libnats libmosquitto) \
+	  || $(MAKE) --no-print-directory deps DEB="$(DEB_BENCH)"
+
+bench: all | deps-check-bench
 	@B=$(B) tests/bench/run
 
 # --- fuzzing (clang + libFuzzer) --------------------------------------------
@@ -209,7 +218,7 @@ clean:
 
 FORCE:
 
-.PHONY: FORCE all deps deps-check deps-check-test test memcheck demo bench fuzz fuzz-build \
+.PHONY: FORCE all deps deps-check deps-check-test deps-check-bench test memcheck demo bench fuzz fuzz-build \
         install uninstall lint clean
 .SECONDARY:
 
