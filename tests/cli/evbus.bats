@@ -5,6 +5,7 @@
 # durability across restarts and kill -9, and gaps in memory mode.
 
 bats_require_minimum_version 1.5.0
+load bus_helpers
 
 setup() {
 	for c in jq socat python3; do
@@ -30,38 +31,16 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in $BUS_PIDS; do
-		kill "$pid" 2> /dev/null || true
-		wait "$pid" 2> /dev/null || true
-	done
+	bus_teardown
 	if mountpoint -q "$T/small" 2> /dev/null; then
 		umount "$T/small"
 	fi
 	rm -rf "$T"
 }
 
-# start_bus [OPTIONS]: a bus on $S in the background, logging to
-# $T/bus.log; returns once it listens.
+# start_bus [OPTIONS]: a bus on $S, logging to $T/bus.log.
 start_bus() {
-	local i before
-	before=$(grep -c "listening on" "$T/bus.log" 2> /dev/null) || true
-	evbus -b "unix:$S" "$@" > /dev/null 2>> "$T/bus.log" 3>&- &
-	BUS=$!
-	BUS_PIDS="$BUS_PIDS $BUS"
-	for i in $(seq 600); do
-		[ "$(grep -c "listening on" "$T/bus.log" 2> /dev/null)" -gt "${before:-0}" ] &&
-		    return 0
-		kill -0 "$BUS" 2> /dev/null || break
-		sleep 0.05
-	done
-	cat "$T/bus.log" >&2
-	return 1
-}
-
-stop_bus() {
-	kill "$BUS"
-	wait "$BUS"
+	bus_start "$S" "$T/bus.log" "$@"
 }
 
 @test "evpub -b publishes; evsub --from all --no-follow reads every event back byte for byte" {

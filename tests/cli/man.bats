@@ -1,4 +1,5 @@
 bats_require_minimum_version 1.5.0
+load bus_helpers
 # The manual pages: clean for mandoc -Tlint, each program's page in step
 # with its --help, and every example in the pages runs as documented.
 # The checks are functions taking the program's name; the files that a
@@ -12,38 +13,16 @@ setup() {
 }
 
 teardown() {
-	local pid
-	for pid in $BUS_PIDS; do
-		kill "$pid" 2> /dev/null || true
-		wait "$pid" 2> /dev/null || true
-	done
+	bus_teardown
 	rm -rf "$T"
 }
 
 # start_bus DIR: a bus in memory on the socket DIR/bus.sock, logging to
 # DIR/bus.log, named by EVBUS_URL (exported); returns once it listens.
 start_bus() {
-	local dir=$1 i
-	mkdir -p "$dir"
-	evbus -b "unix:$dir/bus.sock" --memory > /dev/null 2> "$dir/bus.log" 3>&- &
-	BUS=$!
-	BUS_PIDS="$BUS_PIDS $BUS"
-	export EVBUS_URL="unix:$dir/bus.sock"
-	for i in $(seq 200); do
-		grep -q "listening on" "$dir/bus.log" 2> /dev/null && return 0
-		kill -0 "$BUS" 2> /dev/null || break
-		sleep 0.05
-	done
-	cat "$dir/bus.log" >&2
-	return 1
-}
-
-# Stops the bus of start_bus by its PID: it must exit 0.
-stop_bus() {
-	kill "$BUS"
-	wait "$BUS"
-	BUS_PIDS=${BUS_PIDS/ $BUS/}
-	unset EVBUS_URL
+	mkdir -p "$1"
+	export EVBUS_URL="unix:$1/bus.sock"
+	bus_start "$1/bus.sock" "$1/bus.log" --memory
 }
 
 @test "mandoc -Tlint -W warning reports nothing" {
@@ -387,6 +366,7 @@ run_examples() {
 		cd "$ROOT"
 		if [ "$bus" = bus ]; then
 			stop_bus
+			unset EVBUS_URL
 		fi
 		echo "# status $status, stderr: $stderr"
 		[ "$status" -eq "$want" ]
