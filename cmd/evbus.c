@@ -145,6 +145,7 @@ struct bus {
 	uid_t allow[64];
 	size_t nallow;
 	int appended; /* since the last sync */
+	int64_t now; /* wall clock of this turn, ns: the store time of events */
 	const char *dir; /* --data, or NULL */
 	struct cgroup **g;
 	size_t ng;
@@ -152,15 +153,6 @@ struct bus {
 	struct evk_buf tmp;
 	struct evk_log_cursor *back_cur; /* of the event last sent again */
 };
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int64_t
 mono_ns(void)
@@ -182,6 +174,16 @@ static void
 out_adds(struct client *c, const char *s)
 {
 	out_add(c, s, strlen(s));
+}
+
+/* ["gap",N]: N events dropped before the subscriber read them. */
+static void
+send_gap(struct client *c, uint64_t n)
+{
+	char line[48];
+
+	snprintf(line, sizeof line, "[\"gap\",%" PRIu64 "]\n", n);
+	out_adds(c, line);
 }
 
 /* ["error",LINE,MSG] (LINE null: none) and, when fatal, the end. */
@@ -246,7 +248,6 @@ feed(struct bus *b, struct client *c)
 {
 	struct evk_err err = EVK_ERR_ZERO;
 	const char *p;
-	char line[64];
 	size_t len;
 	uint64_t seq;
 	int rc;
@@ -261,9 +262,7 @@ feed(struct bus *b, struct client *c)
 		if (rc == 0)
 			return;
 		if (rc == EVK_LOG_GAP) {
-			snprintf(line, sizeof line, "[\"gap\",%" PRIu64 "]\n",
-			    seq);
-			out_adds(c, line);
+			send_gap(c, seq);
 			continue;
 		}
 		if (rc < 0) {
@@ -525,7 +524,6 @@ give(struct bus *b, struct client *c)
 	struct evk_err err = EVK_ERR_ZERO;
 	struct cgroup *g = c->g;
 	const char *p;
-	char line[64];
 	size_t len;
 	uint64_t seq;
 	int rc;
@@ -542,8 +540,7 @@ give(struct bus *b, struct client *c)
 	if (rc == 0)
 		return 0;
 	if (rc == EVK_LOG_GAP) {
-		snprintf(line, sizeof line, "[\"gap\",%" PRIu64 "]\n", seq);
-		out_adds(c, line);
+		send_gap(c, seq);
 		return 1;
 	}
 	if (rc < 0) {
@@ -622,7 +619,7 @@ handle_line(struct bus *b, struct client *c, const char *p, size_t len)
 			cli_die(CLI_FATAL, "out of memory");
 		memcpy(c->hello, p, len);
 		c->hello[len] = '\0';
-		if (evk_bus_hello_parse(c->hello, len, now_ns(), &c->h, &err) <
+		if (evk_bus_hello_parse(c->hello, len, b->now, &c->h, &err) <
 		    0) {
 			send_error(b, c, 0, 1, err.msg);
 			return;
@@ -665,7 +662,7 @@ handle_line(struct bus *b, struct client *c, const char *p, size_t len)
 		send_error(b, c, c->lines, 0, "not a JSON object");
 		return;
 	}
-	if (evk_log_append(b->log, p, len, now_ns(), &seq, &err) < 0) {
+	if (evk_log_append(b->log, p, len, b->now, &seq, &err) < 0) {
 		send_error(b, c, c->lines, 0, err.msg);
 		return;
 	}
@@ -1006,6 +1003,7 @@ run(struct bus *b)
 	struct client *c;
 	size_t i, j, np;
 	int64_t now, last_retain = 0;
+	struct evk_time wall;
 	int rc;
 
 	if ((pf = calloc(b->max_clients + 1, sizeof *pf)) == NULL)
@@ -1032,6 +1030,8 @@ run(struct bus *b)
 		if (cli_stop)
 			break;
 		now = mono_ns();
+		evk_time_now(&wall);
+		b->now = evk_time_ns(&wall);
 		for (i = 0, j = 1; i < b->nc; i++, j++) {
 			c = b->c[i];
 			if (c->eof && (pf[j].revents & (POLLHUP | POLLERR)))
@@ -1070,7 +1070,7 @@ run(struct bus *b)
 		if (pf[0].revents & POLLIN)
 			accept_client(b);
 		if (now - last_retain > 1000000000) {
-			evk_log_retain(b->log, now_ns());
+			evk_log_retain(b->log, b->now);
 			last_retain = now;
 		}
 	}

@@ -669,13 +669,6 @@ evk_bus_unacked(struct evk_bus *b,
 	return n;
 }
 
-/* Appends `s` to `b` as a JSON string. */
-static int
-add_json_string(struct evk_buf *b, const char *s)
-{
-	return evk_json_escape(b, s, strlen(s));
-}
-
 int
 evk_bus_connect_sub(const char *url, const struct evk_bus_sub_opts *o,
     struct evk_bus **bp, struct evk_err *err)
@@ -695,19 +688,20 @@ evk_bus_connect_sub(const char *url, const struct evk_bus_sub_opts *o,
 		for (i = 0; i < o->ntopics; i++) {
 			if (i > 0)
 				rc |= evk_buf_adds(&h, ",");
-			rc |= add_json_string(&h, o->topics[i]);
+			rc |= evk_json_escape(&h, o->topics[i],
+			    strlen(o->topics[i]));
 		}
 		rc |= evk_buf_adds(&h, "]");
 	}
 	if (o->from != NULL) {
 		rc |= evk_buf_adds(&h, ",\"from\":");
-		rc |= add_json_string(&h, o->from);
+		rc |= evk_json_escape(&h, o->from, strlen(o->from));
 	}
 	if (o->no_follow)
 		rc |= evk_buf_adds(&h, ",\"follow\":false");
 	if (o->group != NULL) {
 		rc |= evk_buf_adds(&h, ",\"group\":");
-		rc |= add_json_string(&h, o->group);
+		rc |= evk_json_escape(&h, o->group, strlen(o->group));
 	}
 	if (o->window > 0) {
 		char w[32];

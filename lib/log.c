@@ -425,6 +425,7 @@ record_time(struct scanctx *sc, const char *p, size_t n, int64_t dflt)
 	struct evk_span obj = {p, n}, v;
 	enum evk_json_type type;
 	struct evk_time t;
+	int64_t ns;
 
 	if (evk_json_check(sc->jc, p, n, &type, NULL) < 0 ||
 	    type != EVK_JSON_OBJECT || !evk_json_get(obj, "time", 4, &v) ||
@@ -434,10 +435,9 @@ record_time(struct scanctx *sc, const char *p, size_t n, int64_t dflt)
 	if (evk_json_unescape(v, &sc->tmp) < 0 ||
 	    evk_time_parse(sc->tmp.p, sc->tmp.len, &t, NULL) < 0)
 		return dflt;
-	/* Times in ns reach the years 1678..2262 only. */
-	if (t.sec > (INT64_MAX - NS) / NS || t.sec < INT64_MIN / NS + 1)
-		return dflt;
-	return t.sec * NS + t.nsec;
+	/* Times in ns reach the years 1678..2262 only: beyond, saturated. */
+	ns = evk_time_ns(&t);
+	return ns == INT64_MAX || ns == INT64_MIN ? dflt : ns;
 }
 
 /* Loads index `base` for a segment of `segsize` bytes.  *state: 1 loaded,
