@@ -2,13 +2,14 @@
  * evbus - the local event bus: a Unix socket, a log, publishers and
  * subscribers.
  *
- * One thread and one poll() loop.  Each turn reads what the clients sent,
- * appends the events published to the log, makes them durable with one
- * sync for all of them (group commit, --fsync batch), acknowledges them,
- * then hands each subscriber what its cursor finds in the log, as much as
- * its socket takes.  A subscriber reads the log at its own pace, so a slow
- * one holds up nobody; its output buffer is bounded and refilled from the
- * log when it drains.
+ * One poll() loop serves every client.  Each turn reads what the clients
+ * sent, appends the events published to the log, acknowledges what is
+ * durable, then hands each subscriber what its cursor finds in the log,
+ * as much as its socket takes.  With --fsync batch a second thread syncs
+ * the log while the loop goes on (see struct syncer), and acknowledgements
+ * wait for it; subscribers do not.  A subscriber reads the log at its own
+ * pace, so a slow one holds up nobody; its output buffer is bounded and
+ * refilled from the log when it drains.
  */
 #define _GNU_SOURCE /* accept4, ppoll, struct ucred */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,9 @@ static const char usage_text[] =
     "      --memory            keep the log in memory only (the default\n"
     "                          without --data)\n"
     "      --fsync MODE        always, batch (default) or never\n"
+    "      --fsync-interval DUR\n"
+    "                          batch: at most one sync per DUR while\n"
+    "                          events trickle (default 20ms)\n"
     "      --segment-bytes N   roll a segment at N bytes (default 64M)\n"
     "      --retain-bytes N    keep at most N bytes of events (memory:\n"
     "                          default 64M)\n"
@@ -119,6 +124,7 @@ struct client {
 	/* pub */
 	int ack;
 	uint64_t lines, acked, last_seq;
+	uint64_t sync_lines, sync_seq; /* handled when the sync began */
 	/* sub */
 	struct evk_bus_hello h;
 	char *hello; /* the hello line: h's spans point into it */
@@ -129,6 +135,37 @@ struct client {
 	uint64_t delivered, consumed; /* a member's counts */
 	int ended; /* a member without follow was sent ["end"] */
 };
+
+/*
+ * With --fsync batch the wait for the disk is made by a thread, so that
+ * the loop goes on serving subscribers and reading publishers meanwhile:
+ * the loop hands it a job, it syncs and says so on a pipe, and the
+ * publishers get the acknowledgements the job covers.  One job at a time:
+ * what is appended during one is synced by the next (group commit).  A
+ * sync begins --fsync-interval after the one before, or at once when
+ * SYNC_BYTES wait: while events trickle, syncs do not follow each other
+ * back to back (each one disturbs the whole machine: see evbus(8)), and
+ * a fast stream is synced as fast as the disk goes.
+ */
+struct syncer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct evk_log_syncjob job;
+	int state; /* SY_IDLE, SY_QUEUED (the thread's), SY_DONE */
+	int quit;
+	int rc;
+	struct evk_err err;
+	int pipe[2]; /* [0] the loop polls, [1] the thread writes */
+	int64_t interval; /* --fsync-interval, ns */
+	int64_t last; /* when the last sync began (monotonic ns) */
+	uint64_t bytes; /* appended since */
+};
+
+/* A sync begins at once when this much waits for one. */
+#define SYNC_BYTES (64u << 10)
+
+enum { SY_IDLE, SY_QUEUED, SY_DONE };
 
 struct bus {
 	struct evk_log *log;
@@ -144,7 +181,7 @@ struct bus {
 	int64_t line_timeout;
 	uid_t allow[64];
 	size_t nallow;
-	int appended; /* since the last sync */
+	struct syncer *sy; /* --data, --fsync batch */
 	int64_t now; /* wall clock of this turn, ns: the store time of events */
 	const char *dir; /* --data, or NULL */
 	struct cgroup **g;
@@ -432,7 +469,11 @@ join(struct bus *b, struct client *c, uint64_t from, struct evk_err *err)
 		memcpy(g->name, c->h.group.p, c->h.group.len);
 		/* The same line parsed again: spans into the copy. */
 		evk_bus_hello_parse(g->hello, strlen(g->hello), 0, &g->h, NULL);
-		if ((saved = group_load(b, g->name)) > 0)
+		/* A position past the end: events the machine lost in a
+		 * crash after the group consumed them. */
+		if ((saved = group_load(b, g->name)) > evk_log_next(b->log))
+			saved = evk_log_next(b->log);
+		if (saved > 0)
 			from = saved;
 		g->saved = saved;
 		if (evk_log_cursor_open(b->log, from, &g->cur, err) < 0) {
@@ -667,7 +708,8 @@ handle_line(struct bus *b, struct client *c, const char *p, size_t len)
 		return;
 	}
 	c->last_seq = seq;
-	b->appended = 1;
+	if (b->sy != NULL)
+		b->sy->bytes += len + 1;
 }
 
 /* Handles the whole lines read; keeps a half line for later. */
@@ -730,18 +772,19 @@ handle_input(struct bus *b, struct client *c)
 		c->closing = 1;
 }
 
-/* ["ack",LINES,SEQ] for what was handled since the last one. */
+/* ["ack",LINES,SEQ]: the publisher's first LINES lines are handled, the
+ * events among them stored (SEQ: the last one's number). */
 static void
-acknowledge(struct client *c)
+acknowledge(struct client *c, uint64_t lines, uint64_t seq)
 {
 	char line[80];
 
-	if (c->kind != K_PUB || !c->ack || c->failed || c->lines == c->acked)
+	if (c->kind != K_PUB || !c->ack || c->failed || lines <= c->acked)
 		return;
 	snprintf(line, sizeof line, "[\"ack\",%" PRIu64 ",%" PRIu64 "]\n",
-	    c->lines, c->last_seq);
+	    lines, seq);
 	out_adds(c, line);
-	c->acked = c->lines;
+	c->acked = lines;
 }
 
 /*** connections ***/
@@ -977,21 +1020,156 @@ passed_socket(void)
 	return 3;
 }
 
+/*** the sync thread ***/
+
+static void *
+sync_main(void *arg)
+{
+	struct syncer *sy = arg;
+	struct evk_err err = EVK_ERR_ZERO;
+	int rc;
+
+	pthread_mutex_lock(&sy->mu);
+	for (;;) {
+		while (sy->state != SY_QUEUED && !sy->quit)
+			pthread_cond_wait(&sy->cv, &sy->mu);
+		if (sy->state != SY_QUEUED)
+			break;
+		pthread_mutex_unlock(&sy->mu);
+		rc = evk_log_sync_run(&sy->job, &err);
+		pthread_mutex_lock(&sy->mu);
+		sy->rc = rc;
+		sy->err = err;
+		sy->state = SY_DONE;
+		(void)!write(sy->pipe[1], "", 1);
+	}
+	pthread_mutex_unlock(&sy->mu);
+	return NULL;
+}
+
+static void
+sync_start(struct bus *b, int64_t interval)
+{
+	struct syncer *sy;
+	int e;
+
+	if ((sy = calloc(1, sizeof *sy)) == NULL)
+		cli_die(CLI_FATAL, "out of memory");
+	if (pipe2(sy->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		cli_die(CLI_FATAL, "pipe: %s", strerror(errno));
+	sy->interval = interval;
+	sy->last = mono_ns();
+	pthread_mutex_init(&sy->mu, NULL);
+	pthread_cond_init(&sy->cv, NULL);
+	/* The thread inherits the blocked signals: they stay the loop's. */
+	if ((e = pthread_create(&sy->thread, NULL, sync_main, sy)) != 0)
+		cli_die(CLI_FATAL, "cannot start a thread: %s", strerror(e));
+	b->sy = sy;
+}
+
+/* Takes the result of a finished sync: the publishers get the
+ * acknowledgements it covers. */
+static void
+sync_done(struct bus *b)
+{
+	struct syncer *sy = b->sy;
+	char drain[16];
+	size_t i;
+	int state;
+
+	pthread_mutex_lock(&sy->mu);
+	state = sy->state;
+	pthread_mutex_unlock(&sy->mu);
+	while (read(sy->pipe[0], drain, sizeof drain) > 0)
+		;
+	if (state != SY_DONE)
+		return;
+	evk_log_sync_end(b->log, &sy->job, sy->rc);
+	if (sy->rc < 0)
+		cli_die(CLI_FATAL, "%s", sy->err.msg);
+	sy->state = SY_IDLE;
+	for (i = 0; i < b->nc; i++)
+		acknowledge(b->c[i], b->c[i]->sync_lines, b->c[i]->sync_seq);
+}
+
+/* Ends the thread, after the sync it is making. */
+static void
+sync_stop(struct bus *b)
+{
+	struct syncer *sy = b->sy;
+
+	if (sy == NULL)
+		return;
+	pthread_mutex_lock(&sy->mu);
+	sy->quit = 1;
+	pthread_cond_signal(&sy->cv);
+	pthread_mutex_unlock(&sy->mu);
+	pthread_join(sy->thread, NULL);
+	sync_done(b);
+	close(sy->pipe[0]);
+	close(sy->pipe[1]);
+	pthread_cond_destroy(&sy->cv);
+	pthread_mutex_destroy(&sy->mu);
+	free(sy);
+	b->sy = NULL;
+}
+
 /*** the loop ***/
 
+/* How long (ns) the next sync waits to begin: 0 when it is due, -1 when
+ * there is no sync thread or nothing to sync. */
+static int64_t
+sync_wait(const struct bus *b)
+{
+	const struct syncer *sy = b->sy;
+	int64_t left;
+
+	if (sy == NULL || sy->bytes == 0)
+		return -1;
+	if (sy->bytes >= SYNC_BYTES)
+		return 0;
+	left = sy->last + sy->interval - mono_ns();
+	return left > 0 ? left : 0;
+}
+
+/*
+ * Acknowledges what is durable.  Without the sync thread everything
+ * stored is.  With it, when no sync is under way: one begins for what
+ * was appended, and the publishers' lines handled until now are
+ * acknowledged when it ends; nothing to sync, they are acknowledged now.
+ */
 static void
 turn_end(struct bus *b)
 {
 	struct evk_err err = EVK_ERR_ZERO;
+	struct syncer *sy = b->sy;
+	struct client *c;
 	size_t i;
+	int rc = 0;
 
-	if (b->appended && b->fsync == EVK_FSYNC_BATCH) {
-		if (evk_log_sync(b->log, &err) < 0)
+	if (sy != NULL && sy->state == SY_IDLE && sync_wait(b) > 0) {
+		/* The acknowledgements wait for the next sync. */
+	} else if (sy != NULL && sy->state == SY_IDLE &&
+	    (rc = evk_log_sync_begin(b->log, &sy->job, &err)) > 0) {
+		for (i = 0; i < b->nc; i++) {
+			c = b->c[i];
+			c->sync_lines = c->lines;
+			c->sync_seq = c->last_seq;
+		}
+		sy->last = mono_ns();
+		sy->bytes = 0;
+		pthread_mutex_lock(&sy->mu);
+		sy->state = SY_QUEUED;
+		pthread_cond_signal(&sy->cv);
+		pthread_mutex_unlock(&sy->mu);
+	} else if (sy == NULL || sy->state == SY_IDLE) {
+		if (rc < 0)
 			cli_die(CLI_FATAL, "%s", err.msg);
+		if (sy != NULL)
+			evk_log_sync_end(b->log, &sy->job, 0);
+		for (i = 0; i < b->nc; i++)
+			acknowledge(b->c[i], b->c[i]->lines, b->c[i]->last_seq);
 	}
-	b->appended = 0;
-	for (i = 0; i < b->nc; i++)
-		acknowledge(b->c[i]);
 	for (i = 0; i < b->ng; i++)
 		group_save(b, b->g[i]);
 }
@@ -1004,13 +1182,17 @@ run(struct bus *b)
 	size_t i, j, np;
 	int64_t now, last_retain = 0;
 	struct evk_time wall;
+	size_t first = b->sy != NULL ? 2 : 1; /* pf[first] is b->c[0] */
+	int64_t wait;
 	int rc;
 
-	if ((pf = calloc(b->max_clients + 1, sizeof *pf)) == NULL)
+	if ((pf = calloc(b->max_clients + 2, sizeof *pf)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	while (!cli_stop) {
 		np = 0;
 		pf[np++] = (struct pollfd){b->lfd, POLLIN, 0};
+		if (b->sy != NULL)
+			pf[np++] = (struct pollfd){b->sy->pipe[0], POLLIN, 0};
 		for (i = 0; i < b->nc; i++) {
 			c = b->c[i];
 			pf[np] = (struct pollfd){c->fd, 0, 0};
@@ -1022,8 +1204,11 @@ run(struct bus *b)
 				pf[np].events |= POLLOUT;
 			np++;
 		}
+		wait = sync_wait(b);
+		if (wait < 0 || b->sy->state != SY_IDLE || wait > 200000000)
+			wait = 200000000;
 		rc = ppoll(pf, np,
-		    &(struct timespec){.tv_sec = 0, .tv_nsec = 200000000},
+		    &(struct timespec){.tv_sec = 0, .tv_nsec = wait},
 		    &cli_waitmask);
 		if (rc < 0 && errno != EINTR)
 			cli_die(CLI_FATAL, "poll: %s", strerror(errno));
@@ -1032,7 +1217,9 @@ run(struct bus *b)
 		now = mono_ns();
 		evk_time_now(&wall);
 		b->now = evk_time_ns(&wall);
-		for (i = 0, j = 1; i < b->nc; i++, j++) {
+		if (b->sy != NULL && (pf[1].revents & POLLIN))
+			sync_done(b);
+		for (i = 0, j = first; i < b->nc; i++, j++) {
 			c = b->c[i];
 			if (c->eof && (pf[j].revents & (POLLHUP | POLLERR)))
 				c->closing = 2; /* hung up after its EOF */
@@ -1091,6 +1278,7 @@ enum {
 	OPT_MAX_CLIENTS,
 	OPT_MAX_LINE,
 	OPT_LINE_TIMEOUT,
+	OPT_FSYNC_INTERVAL,
 	OPT_MAX_INFLIGHT,
 };
 
@@ -1107,6 +1295,7 @@ static const struct option longopts[] = {
     {"max-clients", required_argument, NULL, OPT_MAX_CLIENTS},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"line-timeout", required_argument, NULL, OPT_LINE_TIMEOUT},
+    {"fsync-interval", required_argument, NULL, OPT_FSYNC_INTERVAL},
     {"max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -1138,6 +1327,7 @@ main(int argc, char **argv)
 {
 	struct evk_log_opts lo = {0};
 	struct evk_log_recovery rec;
+	int64_t sync_interval;
 	struct evk_err err = EVK_ERR_ZERO;
 	struct bus b;
 	const char *bind_url = NULL, *group = NULL;
@@ -1152,6 +1342,7 @@ main(int argc, char **argv)
 	b.max_line = EVK_MAX_LINE;
 	b.max_inflight = EVK_BUS_WINDOW;
 	b.line_timeout = 10 * (int64_t)1000000000;
+	sync_interval = 20 * (int64_t)1000000; /* 20ms */
 	lo.fsync = EVK_FSYNC_BATCH;
 	while ((c = getopt_long(argc, argv, "b:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -1195,6 +1386,11 @@ main(int argc, char **argv)
 			break;
 		case OPT_LINE_TIMEOUT:
 			b.line_timeout = cli_duration("--line-timeout", optarg);
+			break;
+		case OPT_FSYNC_INTERVAL:
+			sync_interval = strcmp(optarg, "0") == 0
+			    ? 0
+			    : cli_duration("--fsync-interval", optarg);
 			break;
 		case 'h': fputs(usage_text, stdout); return CLI_OK;
 		case 'V': printf("evbus %s\n", EVK_VERSION); return CLI_OK;
@@ -1249,8 +1445,14 @@ main(int argc, char **argv)
 	if (fcntl(b.lfd, F_SETFL, fcntl(b.lfd, F_GETFL) | O_NONBLOCK) < 0)
 		cli_die(CLI_FATAL, "socket: %s", strerror(errno));
 
+	if (b.dir != NULL && b.fsync == EVK_FSYNC_BATCH)
+		sync_start(&b, sync_interval);
 	run(&b);
 
+	/* What was stored is made durable and acknowledged. */
+	sync_stop(&b);
+	if (evk_log_sync(b.log, &err) < 0)
+		cli_die(CLI_FATAL, "%s", err.msg);
 	turn_end(&b);
 	for (i = 0; i < b.nc; i++) {
 		write_client(b.c[i]);

@@ -1,7 +1,11 @@
 /*
  * evpub - make CloudEvents from arguments or from a stream of lines.
  */
+#define _GNU_SOURCE /* ppoll */
+#include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -243,6 +247,31 @@ emit(struct pub *p)
 		output_failed(p, rc, &err);
 }
 
+/* Waits for more input on fd while taking the bus's acknowledgements as
+ * they come, so that a refused event is reported when the bus refuses
+ * it, not when the next line comes. */
+static void
+await_input(struct pub *p, int fd)
+{
+	struct evk_err err = EVK_ERR_ZERO;
+	struct pollfd pf[2];
+	int rc;
+
+	while (!cli_stop && !p->bus_down && evk_bus_waiting(p->bus) > 0) {
+		pf[0] = (struct pollfd){fd, POLLIN, 0};
+		pf[1] = (struct pollfd){evk_bus_fd(p->bus), POLLIN, 0};
+		if (ppoll(pf, 2, NULL, &cli_waitmask) < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* the read says what is wrong */
+		}
+		if (pf[0].revents != 0)
+			return;
+		if ((rc = evk_bus_push(p->bus, &err)) < 0)
+			output_failed(p, rc, &err);
+	}
+}
+
 /* Reads one input (fd) to its end, publishing an event per line. */
 static void
 run_stream(void *ctx, int fd, const char *name)
@@ -255,9 +284,11 @@ run_stream(void *ctx, int fd, const char *name)
 
 	for (;;) {
 		/* On the bus, events never wait for more input. */
-		if (p->bus != NULL && !p->bus_down && !evk_reader_ready(r) &&
-		    (rc = evk_sink_flush(p->out, &err)) < 0)
-			output_failed(p, rc, &err);
+		if (p->bus != NULL && !p->bus_down && !evk_reader_ready(r)) {
+			if ((rc = evk_sink_flush(p->out, &err)) < 0)
+				output_failed(p, rc, &err);
+			await_input(p, fd);
+		}
 		err.msg[0] = '\0';
 		rc = evk_reader_next(r, &ln, &err);
 		if (rc == 0 || rc == EVK_EINTR)

@@ -584,16 +584,20 @@ pend_drop(struct evk_bus *b, uint64_t c, const char *refused)
 	}
 }
 
-/* Reads control lines until fewer than `most` events wait. */
+/* Reads control lines until at most `most` events wait for their
+ * acknowledgement; with `nowait`, only those already come. */
 static int
-wait_acks(struct evk_bus *b, uint64_t most, struct evk_err *err)
+take_acks(struct evk_bus *b, uint64_t most, int nowait, struct evk_err *err)
 {
 	struct evk_bus_control c;
 	struct evk_line ln;
 	int rc;
 
 	while (b->sent - b->acked > most) {
-		if ((rc = read_line(b, -1, &ln, err)) < 0)
+		rc = read_line(b, nowait ? 0 : -1, &ln, err);
+		if (rc == EVK_BUS_TIMEOUT && nowait)
+			return 0;
+		if (rc < 0)
 			return rc;
 		if (evk_bus_control_parse(ln.p, ln.len, &c, NULL) < 0)
 			return bus_fail(b, err, 0, "the bus sent a bad line");
@@ -633,7 +637,8 @@ evk_bus_publish(struct evk_bus *b, const char *p, size_t len,
 	if (b->out.len >= WBUF_FLUSH || b->sent - b->acked >= b->window) {
 		if ((rc = send_out(b, err)) < 0)
 			return rc;
-		if (!b->no_ack && (rc = wait_acks(b, b->window / 2, err)) < 0)
+		if (!b->no_ack &&
+		    (rc = take_acks(b, b->window / 2, 0, err)) < 0)
 			return rc;
 	}
 	if (b->no_ack)
@@ -650,7 +655,31 @@ evk_bus_flush(struct evk_bus *b, struct evk_err *err)
 		return evk__err(err, EVK_EIO, 0, "%s", b->failed);
 	if ((rc = send_out(b, err)) < 0)
 		return rc;
-	return b->op == EVK_BUS_PUB && !b->no_ack ? wait_acks(b, 0, err) : 0;
+	return b->op == EVK_BUS_PUB && !b->no_ack ? take_acks(b, 0, 0, err) : 0;
+}
+
+int
+evk_bus_push(struct evk_bus *b, struct evk_err *err)
+{
+	int rc;
+
+	if (b->failed[0] != '\0')
+		return evk__err(err, EVK_EIO, 0, "%s", b->failed);
+	if ((rc = send_out(b, err)) < 0)
+		return rc;
+	return b->op == EVK_BUS_PUB && !b->no_ack ? take_acks(b, 0, 1, err) : 0;
+}
+
+uint64_t
+evk_bus_waiting(const struct evk_bus *b)
+{
+	return b->sent - b->acked;
+}
+
+int
+evk_bus_fd(const struct evk_bus *b)
+{
+	return b->fd;
 }
 
 size_t
@@ -770,10 +799,16 @@ sink_put(void *impl, const char *p, size_t len, struct evk_err *err)
 static int
 sink_flush(void *impl, struct evk_err *err)
 {
+	return evk_bus_push(impl, err);
+}
+
+static int
+sink_close(void *impl, struct evk_err *err)
+{
 	return evk_bus_flush(impl, err);
 }
 
-static const struct evk_sink_ops sink_ops = {sink_put, sink_flush, sink_flush};
+static const struct evk_sink_ops sink_ops = {sink_put, sink_flush, sink_close};
 
 struct evk_sink *
 evk_bus_sink(struct evk_bus *b)

@@ -111,6 +111,7 @@ struct evk_log {
 	uint64_t bytes; /* in all segments */
 	int dir_dirty; /* a segment was created since the last dir fsync */
 	int broken; /* a failed append could not be undone */
+	int sync_errno; /* a sync failed: all later ones fail */
 
 	/* memory */
 	unsigned char *ring;
@@ -1125,36 +1126,52 @@ disk_append(struct evk_log *l, const char *p, size_t len, int64_t now_ns,
 	return 0;
 }
 
+/* Hands what awaits a sync to `j`: the full segment before (its fd moves
+ * to j), a dup of the active one when records in it are not durable yet,
+ * and a dup of the directory when a segment was made since its last
+ * sync. */
+static int
+disk_sync_begin(struct evk_log *l, struct evk_log_syncjob *j,
+    struct evk_err *err)
+{
+	if (l->o.fsync == EVK_FSYNC_NEVER)
+		return 0;
+	if (l->sync_errno != 0)
+		return evk__err_sys(err, l->sync_errno,
+		    "%s: an earlier sync failed, durability is lost; reopen "
+		    "the log",
+		    l->dir);
+	if (l->durable < l->next &&
+	    (j->fd = fcntl(l->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return evk__err_sys(err, errno, "dup");
+	if (l->dir_dirty &&
+	    (j->dirfd = fcntl(l->dirfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		int e = errno;
+		close(j->fd);
+		j->fd = -1;
+		return evk__err_sys(err, e, "dup");
+	}
+	if (l->oldfd >= 0) {
+		j->oldfd = l->oldfd;
+		j->oldbase = l->segs[l->nsegs - 2].base;
+		l->oldfd = -1;
+	}
+	j->base = l->segs[l->nsegs - 1].base;
+	l->dir_dirty = 0;
+	return j->fd >= 0 || j->dirfd >= 0 || j->oldfd >= 0;
+}
+
 static int
 disk_sync(struct evk_log *l, struct evk_err *err)
 {
-	char name[NAME_BUF];
+	struct evk_log_syncjob j;
+	int rc;
 
-	if (l->o.fsync == EVK_FSYNC_NEVER)
-		return 0;
-	if (l->oldfd >= 0) {
-		if (fdatasync(l->oldfd) < 0) {
-			seg_name(name, l->segs[l->nsegs - 2].base, SEG_EXT);
-			return evk__err_sys(err, errno, "fdatasync %s/%s",
-			    l->dir, name);
-		}
-		close(l->oldfd);
-		l->oldfd = -1;
-	}
-	if (l->durable < l->next) {
-		if (fdatasync(l->fd) < 0) {
-			seg_name(name, l->segs[l->nsegs - 1].base, SEG_EXT);
-			return evk__err_sys(err, errno, "fdatasync %s/%s",
-			    l->dir, name);
-		}
-		l->durable = l->next;
-	}
-	if (l->dir_dirty) {
-		if (fsync(l->dirfd) < 0)
-			return evk__err_sys(err, errno, "fsync %s", l->dir);
-		l->dir_dirty = 0;
-	}
-	return 0;
+	if ((rc = evk_log_sync_begin(l, &j, err)) <= 0)
+		return rc;
+	rc = evk_log_sync_run(&j, err);
+	evk_log_sync_end(l, &j, rc);
+	return rc;
 }
 
 /* The newest record time of segment i (not the last): the time the next
@@ -1539,6 +1556,62 @@ int
 evk_log_sync(struct evk_log *log, struct evk_err *err)
 {
 	return log->dir != NULL ? disk_sync(log, err) : 0;
+}
+
+int
+evk_log_sync_begin(struct evk_log *log, struct evk_log_syncjob *j,
+    struct evk_err *err)
+{
+	*j = (struct evk_log_syncjob){.fd = -1,
+	    .oldfd = -1,
+	    .dirfd = -1,
+	    .upto = log->next,
+	    .dir = log->dir};
+	return log->dir != NULL ? disk_sync_begin(log, j, err) : 0;
+}
+
+int
+evk_log_sync_run(struct evk_log_syncjob *j, struct evk_err *err)
+{
+	char name[NAME_BUF];
+
+	if (j->oldfd >= 0 && fdatasync(j->oldfd) < 0) {
+		j->sys_errno = errno;
+		seg_name(name, j->oldbase, SEG_EXT);
+		return evk__err_sys(err, j->sys_errno, "fdatasync %s/%s",
+		    j->dir, name);
+	}
+	if (j->fd >= 0 && fdatasync(j->fd) < 0) {
+		j->sys_errno = errno;
+		seg_name(name, j->base, SEG_EXT);
+		return evk__err_sys(err, j->sys_errno, "fdatasync %s/%s",
+		    j->dir, name);
+	}
+	if (j->dirfd >= 0 && fsync(j->dirfd) < 0) {
+		j->sys_errno = errno;
+		return evk__err_sys(err, j->sys_errno, "fsync %s", j->dir);
+	}
+	return 0;
+}
+
+void
+evk_log_sync_end(struct evk_log *log, struct evk_log_syncjob *j, int rc)
+{
+	if (rc == 0 && j->upto > log->durable)
+		log->durable = j->upto;
+	/* After a failed sync the kernel may have dropped the pages it
+	 * could not write, and a later sync would succeed without them:
+	 * the log can no longer promise durability (as PostgreSQL
+	 * concluded), so every later sync fails too. */
+	if (rc < 0 && log->sync_errno == 0)
+		log->sync_errno = j->sys_errno != 0 ? j->sys_errno : EIO;
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->oldfd >= 0)
+		close(j->oldfd);
+	if (j->dirfd >= 0)
+		close(j->dirfd);
+	j->fd = j->oldfd = j->dirfd = -1;
 }
 
 uint64_t

@@ -13,7 +13,10 @@
  *                                  to one socketpair per subscriber itself
  *   evbus      unix:PATH           evk_bus_publish with acknowledgements
  *                                  (the default window of 1024), then
- *                                  evk_bus_flush (waits for every ack)
+ *                                  evk_bus_flush (waits for every ack);
+ *                                  lat: evk_bus_push after each batch of
+ *                                  due events (sends, takes the acks
+ *                                  come so far), as evpub -b does
  *   evbus-noack unix:PATH          the same with no_ack (fire and forget)
  *   nats       nats://HOST:PORT    natsConnection_Publish, then a flush
  *   js         nats://HOST:PORT    makes stream BENCH (file storage,
@@ -273,6 +276,18 @@ evbus_flush(void *ctx)
 
 	if (evk_bus_flush(e->b, &err) < 0)
 		die("evbus flush: %s", err.msg);
+}
+
+/* lat: sends at once, takes the acknowledgements come so far, as evpub -b
+ * does when its input has nothing more. */
+static void
+evbus_push(void *ctx)
+{
+	struct evpub *e = ctx;
+	struct evk_err err = EVK_ERR_ZERO;
+
+	if (evk_bus_push(e->b, &err) < 0)
+		die("evbus push: %s", err.msg);
 }
 
 static void
@@ -778,7 +793,7 @@ nothing(void *ctx)
 {
 }
 
-static const struct ops ops_evbus = {evbus_pub_open, evbus_send, evbus_flush,
+static const struct ops ops_evbus = {evbus_pub_open, evbus_send, evbus_push,
     evbus_flush, evbus_pub_close, evbus_sub};
 static const struct ops ops_nats = {
     nats_pub_open, nats_send, nothing, nats_end, nats_pub_close, nats_sub};

@@ -26,6 +26,10 @@
 #                         2.9 syncs its files every 2 minutes, not per ack
 #   mosquitto QoS 1       at most 1024 PUBACKs pending, subscribers QoS 1;
 #                         in memory (persistence false)
+#   no broker, with disk  latency only: the floor again, while another
+#   syncs beside it       process writes 2500 bytes and fdatasyncs a file
+#                         in the temp dir, back to back (what a sync costs
+#                         the other processes of this machine)
 #
 # Throughput: N events (~250 bytes) as fast as they go, K=1 and K=4;
 # events/s = N / (time from the first publish until every subscriber has
@@ -40,8 +44,9 @@
 # (default 10), K=1 and K=4; each event carries its send time
 # (CLOCK_MONOTONIC; see busbench.c for a publisher that falls behind) and
 # the subscribers record publish-to-delivery times: p50, p99, p99.9, max
-# in microseconds.  evbus publishers with acks flush after each batch of
-# due events, waiting for the ack, as evpub -b does.
+# in microseconds.  evbus publishers with acks send each batch of due
+# events at once and take the acks that came, without waiting for them
+# (evk_bus_push), as evpub -b does while its input has nothing more.
 #
 # Targets: evbus --memory (acks) ahead of nats core with 4 subscribers;
 # evbus --data (fsync batch) ahead of JetStream; evbus p99 under 1 ms at
@@ -172,6 +177,16 @@ start() {
 	none)
 		ADDR=-
 		SPID= ;;
+	syncload)
+		# No broker; another process writes and fdatasyncs a file
+		# back to back, as a busy durable log does.
+		ADDR=-
+		python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+while True:
+    os.write(fd, b"x" * 2500)
+    os.fdatasync(fd)' "$D/syncload" &
+		SPID=$! ;;
 	esac
 }
 
@@ -227,6 +242,7 @@ get() {
 # The rows: name, server kind, busbench system, events, label.
 ROWS=(
 	"floor none direct $N|no broker (socketpair per subscriber)"
+	"floorsync syncload direct $N|no broker, with disk syncs beside it"
 	"evmem evmem evbus $N|evbus --memory, acks (default)"
 	"evmemna evmembig evbus-noack $N|evbus --memory, --no-ack (*)"
 	"nats nats nats $N|nats-server core (no acks)"
@@ -236,11 +252,13 @@ ROWS=(
 	"js js js $N|JetStream file storage, acks"
 	"mqtt1 mqtt mqtt1 $NM|mosquitto QoS 1 (acks, in memory)"
 )
-LAT_ROWS="floor evmem evmemna nats mqtt0 evbatch js mqtt1"
+LAT_ROWS="floor floorsync evmem evmemna nats mqtt0 evbatch js mqtt1"
+LAT_ONLY=" floorsync "
 
 for k in 1 4; do
 	for row in "${ROWS[@]}"; do
 		read -r name kind system n <<< "${row%%|*}"
+		[[ $LAT_ONLY == *" $name "* ]] && continue
 		run "$name" "$kind" "$system" thru "$k" "$n"
 	done
 done
@@ -271,6 +289,7 @@ echo "throughput: events/s delivered to every subscriber (N / time until the las
 printf '  %-40s %10s %7s %7s   %10s %7s %7s\n' "" "K=1 ev/s" "srv cpu" "srv MiB" "K=4 ev/s" "srv cpu" "srv MiB"
 for row in "${ROWS[@]}"; do
 	name=${row%% *}
+	[[ $LAT_ONLY == *" $name "* ]] && continue
 	printf '  %-40s' "$(label "$name")"
 	for k in 1 4; do
 		printf ' %10s %6ss %7s  ' "$(get "$name.thru.$k" eps)" "$(get "$name.thru.$k" srv_cpu)" "$(get "$name.thru.$k" srv_rss)"
@@ -311,7 +330,9 @@ for name in $LAT_ROWS; do
 			echo "  note: $(label "$name"), K=$k: the publisher kept only $r events/s"
 	done
 done
-echo "  (the no-broker row is this machine's floor: its wake-ups and scheduling alone)"
+echo "  (the no-broker row is this machine's floor: its wake-ups and scheduling alone; the row"
+echo "   below it, the same while another process syncs a file to disk back to back: what syncing"
+echo "   costs every process on this machine, whoever syncs)"
 for k in 1 4; do
 	lt "$(get "floor.lat.$k" p99)" 500 ||
 		echo "  warning: the floor's own p99 is $(get "floor.lat.$k" p99) us at K=$k: the machine is noisy; judge the 1 ms target on a quieter run"

@@ -367,6 +367,67 @@ start_bus() {
 	[ "$(evsub --from all --no-follow | jq -r .data)" = short ]
 }
 
+@test "evpub -b reports a refused event while it waits for more input" {
+	start_bus --memory --max-line 300
+	mkfifo "$T/in"
+	evpub -b "unix:$S" -t t.x --raw --dead-letter "$T/dead" < "$T/in" 2> "$T/err" 3>&- &
+	pub=$!
+	exec 4> "$T/in"
+	echo before >&4
+	printf '%0400d\n' 0 >&4
+	for i in $(seq 200); do
+		grep -q refused "$T/err" && break
+		sleep 0.05
+	done
+	# Said while the input is still open, not when more comes.
+	grep -qx "evpub: the bus refused an event: line longer than --max-line" "$T/err"
+	kill -0 "$pub"
+	echo after >&4
+	exec 4>&-
+	rc=0
+	wait "$pub" || rc=$?
+	[ "$rc" -eq 2 ]
+	[ "$(jq -r .data "$T/dead" | cut -c1-5 | tr '\n' ' ')" = "00000 after " ]
+	[ "$(evsub --from all --no-follow | jq -r .data)" = before ]
+}
+
+@test "--fsync batch: subscribers get an event at once, its publisher's acknowledgement waits for the sync" {
+	start_bus --data "$T/data" --fsync-interval 4s
+	evsub --from all -n 1 > "$T/got" 3>&- &
+	sub=$!
+	evpub -b "unix:$S" -t t.first k=v 3>&- &
+	pub=$!
+	for i in $(seq 60); do
+		kill -0 "$sub" 2> /dev/null || break
+		sleep 0.05
+	done
+	wait "$sub"
+	[ "$(jq -r .type "$T/got")" = t.first ]
+	# Not synced yet: evpub still waits for its acknowledgement.
+	kill -0 "$pub"
+	wait "$pub"
+	# A stopping bus syncs and acknowledges what waits.
+	evpub -b "unix:$S" -t t.second k=v 2> "$T/err" 3>&- &
+	pub=$!
+	for i in $(seq 100); do
+		[ "$(cat "$T/data"/*.ndjson | wc -l)" -eq 2 ] && break
+		sleep 0.05
+	done
+	stop_bus
+	wait "$pub"
+	[ ! -s "$T/err" ]
+	[ "$(jq -r .type "$T/data"/*.ndjson | tr '\n' ' ')" = "t.first t.second " ]
+}
+
+@test "--fsync-interval takes a duration or 0" {
+	run --separate-stderr evbus --fsync-interval 5x
+	[ "$status" -eq 2 ]
+	[[ $stderr == "evbus: --fsync-interval 5x: "* ]]
+	start_bus --data "$T/data" --fsync-interval 0
+	evpub -b "unix:$S" -t t.x k=v
+	[ "$(evsub --from all --no-follow | jq -r .type)" = t.x ]
+}
+
 @test "a bus in memory keeps --retain-bytes; a subscriber behind it is told what it missed" {
 	start_bus --memory --retain-bytes 2K
 	for i in $(seq 40); do cat "$T/ev"; done | evpub -b "unix:$S" --json

@@ -827,6 +827,62 @@ TEST(fsync_policies_durable)
 	done_dir(dir);
 }
 
+/* A sync in three steps, the log appending and rolling in between. */
+TEST(sync_job_in_steps)
+{
+	struct evk_log_opts o = {0};
+	struct evk_err err = EVK_ERR_ZERO;
+	struct evk_log_syncjob j;
+	struct evk_log *log;
+	char *dir = new_dir();
+
+	o.dir = dir;
+	o.segment_bytes = 300;
+	o.fsync = EVK_FSYNC_BATCH;
+	CHECK_INT(evk_log_open(&o, &log, NULL, &err), 0);
+	/* Nothing to sync: an empty job. */
+	CHECK_INT(evk_log_sync_begin(log, &j, &err), 0);
+	evk_log_sync_end(log, &j, 0);
+	CHECK_INT(append_n(log, 1, 3), 3);
+	CHECK_INT(evk_log_sync_begin(log, &j, &err), 1);
+	CHECK_INT(j.upto, 4);
+	/* Appends during the job, across a roll: not covered by it. */
+	CHECK_INT(append_n(log, 4, 9), 6);
+	CHECK(exists(path_in(dir, seg(5, ".ndjson"))));
+	CHECK_INT(evk_log_sync_run(&j, &err), 0);
+	CHECK_INT(evk_log_durable(log), 1);
+	evk_log_sync_end(log, &j, 0);
+	CHECK_INT(evk_log_durable(log), 4);
+	CHECK_INT(j.fd, -1);
+	/* The next job has the full segment and the new one. */
+	CHECK_INT(evk_log_sync_begin(log, &j, &err), 1);
+	CHECK(j.oldfd >= 0 && j.fd >= 0 && j.dirfd >= 0);
+	CHECK_INT(evk_log_sync_run(&j, &err), 0);
+	evk_log_sync_end(log, &j, 0);
+	CHECK_INT(evk_log_durable(log), 10);
+	CHECK_INT(evk_log_sync_begin(log, &j, &err), 0);
+	evk_log_sync_end(log, &j, 0);
+	/* After a failed sync, every later one fails. */
+	CHECK_INT(append_n(log, 10, 10), 1);
+	CHECK_INT(evk_log_sync_begin(log, &j, &err), 1);
+	j.sys_errno = EIO;
+	evk_log_sync_end(log, &j, EVK_EIO);
+	CHECK_INT(evk_log_durable(log), 10);
+	CHECK_INT(evk_log_sync(log, &err), EVK_EIO);
+	CHECK(strstr(err.msg, "an earlier sync failed") != NULL);
+	evk_log_close(log);
+
+	/* In memory there is never anything to sync. */
+	o.dir = NULL;
+	CHECK_INT(evk_log_open(&o, &log, NULL, &err), 0);
+	CHECK_INT(append_n(log, 1, 2), 2);
+	CHECK_INT(evk_log_sync_begin(log, &j, &err), 0);
+	evk_log_sync_end(log, &j, 0);
+	CHECK_INT(evk_log_durable(log), 3);
+	evk_log_close(log);
+	done_dir(dir);
+}
+
 /* --- append failures --------------------------------------------------- */
 
 /* RLIMIT_FSIZE makes a write past the limit stop short, then fail with
@@ -1731,6 +1787,7 @@ main(void)
 	RUN(disk_cursor_at_end_sees_appends);
 	RUN(disk_seek_time);
 	RUN(fsync_policies_durable);
+	RUN(sync_job_in_steps);
 	RUN(append_failure_rolls_back);
 	RUN(append_failure_at_roll_removes_new_segment);
 	RUN(recover_torn_tail);

@@ -150,6 +150,17 @@ int evk_bus_publish(struct evk_bus *b, const char *p, size_t len,
  * EVK_EIO. */
 int evk_bus_flush(struct evk_bus *b, struct evk_err *err);
 
+/* Sends what is buffered without waiting, and takes the acknowledgements
+ * that have come (reporting refused events).  Returns 0 or EVK_EIO. */
+int evk_bus_push(struct evk_bus *b, struct evk_err *err);
+
+/* Events published and not acknowledged yet. */
+uint64_t evk_bus_waiting(const struct evk_bus *b);
+
+/* The connection's socket, to poll: readable when acknowledgements came
+ * (then evk_bus_push() takes them). */
+int evk_bus_fd(const struct evk_bus *b);
+
 /* Calls fn for every event published and not acknowledged, oldest first
  * (after a failure: those to keep as dead letters).  Returns how many. */
 size_t evk_bus_unacked(struct evk_bus *b,
@@ -186,8 +197,9 @@ int evk_bus_next(struct evk_bus *b, int timeout_ms, struct evk_line *ev,
 /* Tells the bus that the first n events received are consumed. */
 int evk_bus_ack(struct evk_bus *b, uint64_t n, struct evk_err *err);
 
-/* A sink that publishes each line to `b` (borrowed: closing the sink
- * flushes, waiting for the acknowledgements, and leaves `b` open). */
+/* A sink that publishes each line to `b` (borrowed: left open).  Its
+ * flush is evk_bus_push(); closing it is evk_bus_flush(), which waits for
+ * every acknowledgement. */
 struct evk_sink *evk_bus_sink(struct evk_bus *b);
 
 /* NULL does nothing. */

@@ -106,6 +106,30 @@ int evk_log_append(struct evk_log *log, const char *p, size_t len,
  * too after a roll).  Returns 0 or EVK_EIO. */
 int evk_log_sync(struct evk_log *log, struct evk_err *err);
 
+/*
+ * The same in three steps, so that the wait for the disk can be made in
+ * another thread while the log's thread goes on appending and serving
+ * cursors.  evk_log_sync_begin() (log's thread) takes what awaits a sync:
+ * returns 1 when there is something, 0 when not (then the job is
+ * empty), or EVK_EIO.  evk_log_sync_run() (any thread; it touches only
+ * the job) waits for the disk: 0 or EVK_EIO.  evk_log_sync_end() (log's
+ * thread, with run's result; also after a begin that returned 0) counts
+ * the records the job covered as durable and frees the job.  One job at
+ * a time; it must end before evk_log_close().  After a failed sync every
+ * later one fails: the kernel may have dropped what it could not write.
+ */
+struct evk_log_syncjob {
+	int fd, oldfd, dirfd; /* the files to sync, or -1 */
+	uint64_t base, oldbase; /* their segments */
+	uint64_t upto; /* records below this are durable after it */
+	const char *dir;
+	int sys_errno; /* of a failed run */
+};
+int evk_log_sync_begin(struct evk_log *log, struct evk_log_syncjob *j,
+    struct evk_err *err);
+int evk_log_sync_run(struct evk_log_syncjob *j, struct evk_err *err);
+void evk_log_sync_end(struct evk_log *log, struct evk_log_syncjob *j, int rc);
+
 /* Every record with a sequence number below this is durable. */
 uint64_t evk_log_durable(const struct evk_log *log);
 
