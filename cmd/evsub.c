@@ -33,6 +33,8 @@ static const char usage_text[] =
     "      --group NAME        share the events with the other members of\n"
     "                          the consumer group NAME\n"
     "      --line-buffered     flush after every event\n"
+    "      --max-line N        longest event in bytes (default 1M; as the\n"
+    "                          bus's --max-line)\n"
     "  -h, --help              show this help and exit\n"
     "  -V, --version           show the version and exit\n"
     "\n"
@@ -40,7 +42,7 @@ static const char usage_text[] =
     "bus dropped events before they were read (a gap) or --timeout passed\n"
     "without any event, 2 error.\n";
 
-enum { O_FROM = 256, O_TIMEOUT, O_NO_FOLLOW, O_GROUP, O_LINEBUF };
+enum { O_FROM = 256, O_TIMEOUT, O_NO_FOLLOW, O_GROUP, O_LINEBUF, O_MAX_LINE };
 
 static const struct option longopts[] = {
     {"bus", required_argument, NULL, 'b'},
@@ -50,6 +52,7 @@ static const struct option longopts[] = {
     {"no-follow", no_argument, NULL, O_NO_FOLLOW},
     {"group", required_argument, NULL, O_GROUP},
     {"line-buffered", no_argument, NULL, O_LINEBUF},
+    {"max-line", required_argument, NULL, O_MAX_LINE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -131,6 +134,7 @@ main(int argc, char **argv)
 		case O_NO_FOLLOW: so.no_follow = 1; break;
 		case O_GROUP: so.group = optarg; break;
 		case O_LINEBUF: linebuf = 1; break;
+		case O_MAX_LINE: so.max_line = cli_max_line(optarg); break;
 		case 'h': fputs(usage_text, stdout); return CLI_OK;
 		case 'V': printf("evsub %s\n", EVK_VERSION); return CLI_OK;
 		default:

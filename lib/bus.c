@@ -450,6 +450,9 @@ read_line(struct evk_bus *b, int timeout_ms, struct evk_line *ln,
 	if (rc == EVK_EIO)
 		return bus_fail(b, err, e.sys_errno,
 		    "cannot read from the bus");
+	if (rc == EVK_ETOOLONG)
+		return bus_fail(b, err, 0,
+		    "the bus sent a line longer than the longest allowed");
 	if (rc < 0)
 		return bus_fail(b, err, 0, "the bus sent a bad line");
 	if (rc == 0)
@@ -460,7 +463,7 @@ read_line(struct evk_bus *b, int timeout_ms, struct evk_line *ln,
 /* Connects and says hello; reads the answer. */
 static int
 connect_hello(struct evk_bus *b, const char *url, const char *hello,
-    struct evk_err *err)
+    size_t max_line, struct evk_err *err)
 {
 	struct sockaddr_un sa;
 	struct evk_bus_control c;
@@ -482,7 +485,8 @@ connect_hello(struct evk_bus *b, const char *url, const char *hello,
 		;
 	if (rc < 0)
 		return evk__err_sys(err, errno, "cannot connect to %s", b->url);
-	ro.max_line = EVK_MAX_LINE + 64;
+	/* Room for the control lines, which hold a message. */
+	ro.max_line = (max_line > 0 ? max_line : EVK_MAX_LINE) + 512;
 	ro.stop = b->wait.stop;
 	ro.sigmask = b->wait.sigmask;
 	if ((b->r = evk_reader_new(b->fd, &ro)) == NULL)
@@ -536,7 +540,7 @@ evk_bus_connect_pub(const char *url, const struct evk_bus_pub_opts *o,
 		b->window = EVK_BUS_WINDOW;
 	rc = connect_hello(b, url,
 	    b->no_ack ? "{\"op\":\"pub\",\"ack\":false}" : "{\"op\":\"pub\"}",
-	    err);
+	    0, err);
 	if (rc < 0) {
 		evk_bus_close(b);
 		return rc;
@@ -742,7 +746,7 @@ evk_bus_connect_sub(const char *url, const struct evk_bus_sub_opts *o,
 	if (rc != 0)
 		rc = evk__err(err, EVK_ENOMEM, 0, "out of memory");
 	else
-		rc = connect_hello(b, url, h.p, err);
+		rc = connect_hello(b, url, h.p, o->max_line, err);
 	evk_buf_free(&h);
 	if (rc < 0) {
 		evk_bus_close(b);

@@ -428,6 +428,23 @@ start_bus() {
 	[ "$(evsub --from all --no-follow | jq -r .type)" = t.x ]
 }
 
+@test "evsub --max-line reads events as long as the bus keeps; longer ones end it with a clear message" {
+	start_bus --memory --max-line 3M
+	big=$(head -c 1500000 /dev/zero | tr '\0' a)
+	{ echo small; echo "$big"; } | evpub -b "unix:$S" -t t.x --raw --max-line 2M
+	run --separate-stderr evsub --from all --no-follow
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "evsub: unix:$S: the bus sent a line longer than the longest allowed" ]
+	[ "$(echo "$output" | jq -r .data)" = small ]
+	run --separate-stderr evsub --from all --no-follow --max-line 2M
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(echo "${lines[1]}" | jq -r .data)" = "$big" ]
+	run --separate-stderr evsub --max-line 0
+	[ "$status" -eq 2 ]
+	[[ $stderr == "evsub: --max-line 0: "* ]]
+}
+
 @test "a bus in memory keeps --retain-bytes; a subscriber behind it is told what it missed" {
 	start_bus --memory --retain-bytes 2K
 	for i in $(seq 40); do cat "$T/ev"; done | evpub -b "unix:$S" --json

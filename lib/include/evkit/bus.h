@@ -174,6 +174,7 @@ struct evk_bus_sub_opts {
 	int no_follow;
 	const char *group; /* NULL: none */
 	size_t window;
+	size_t max_line; /* the longest event to read; 0: EVK_MAX_LINE */
 };
 
 /* Connects and subscribes.  Returns 0 or a negative code with `err`
