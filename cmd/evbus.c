@@ -1116,6 +1116,22 @@ sync_stop(struct bus *b)
 
 /*** the loop ***/
 
+/* A subscriber whose output drained has more waiting in the log: the
+ * loop is to wake as soon as its socket takes more, not at the timeout. */
+static int
+more_to_feed(const struct bus *b, const struct client *c)
+{
+	const struct cgroup *g = c->g;
+
+	if (c->kind != K_SUB || c->closing)
+		return 0;
+	if (g == NULL)
+		return evk_log_cursor_pos(c->cur) < evk_log_next(b->log);
+	return room(c) &&
+	    (g->back.head < g->back.len ||
+	        evk_log_cursor_pos(g->cur) < evk_log_next(b->log));
+}
+
 /* How long (ns) the next sync waits to begin: 0 when it is due, -1 when
  * there is no sync thread or nothing to sync. */
 static int64_t
@@ -1200,7 +1216,7 @@ run(struct bus *b)
 			    (c->kind != K_PUB ||
 			        c->out.len - c->out_off <= PUB_OUT_MAX))
 				pf[np].events |= POLLIN;
-			if (c->out_off < c->out.len)
+			if (c->out_off < c->out.len || more_to_feed(b, c))
 				pf[np].events |= POLLOUT;
 			np++;
 		}
