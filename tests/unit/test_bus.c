@@ -1,8 +1,14 @@
 /*
  * tests/unit/test_bus.c - the bus protocol: hello lines, control lines
- * and bus URLs.
+ * and bus URLs; the publishing client against a scripted bus.
  */
+#define _GNU_SOURCE /* mkdtemp */
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "evkit/bus.h"
 #include "t.h"
@@ -223,6 +229,114 @@ TEST(urls)
 	CHECK(strstr(e.msg, "longer than") != NULL);
 }
 
+/*
+ * A bus that follows a script: it answers the hello, reads two events,
+ * waits for a byte on `go`, then acknowledges the first and refuses the
+ * second.
+ */
+struct script {
+	int lfd, go;
+	char got[256];
+};
+
+static size_t
+count_lines(const char *p)
+{
+	size_t n = 0;
+
+	for (; *p != '\0'; p++)
+		n += *p == '\n';
+	return n;
+}
+
+/* Reads from fd into s->got until it holds `lines` lines in all. */
+static void
+read_lines(int fd, struct script *s, size_t lines)
+{
+	size_t len = strlen(s->got);
+	ssize_t n;
+
+	while (count_lines(s->got) < lines && len < sizeof s->got - 1 &&
+	    (n = read(fd, s->got + len, sizeof s->got - 1 - len)) > 0) {
+		len += (size_t)n;
+		s->got[len] = '\0';
+	}
+}
+
+static void *
+scripted_bus(void *arg)
+{
+	static const char ok[] = "[\"ok\",{\"first\":1,\"next\":1}]\n",
+	                  acks[] = "[\"ack\",1,1]\n[\"error\",2,\"nope\"]\n";
+	struct script *s = arg;
+	int fd = accept(s->lfd, NULL, NULL);
+	char c;
+
+	read_lines(fd, s, 1);
+	if (write(fd, ok, strlen(ok)) < 0)
+		return NULL;
+	read_lines(fd, s, 3);
+	if (read(s->go, &c, 1) == 1)
+		(void)!write(fd, acks, strlen(acks));
+	read_lines(fd, s, 4); /* until the client closes */
+	close(fd);
+	return NULL;
+}
+
+static char rejected[64];
+
+static void
+on_reject(void *ctx, const char *p, size_t len, const char *msg)
+{
+	snprintf(rejected, sizeof rejected, "%.*s: %s", (int)len, p, msg);
+}
+
+TEST(publish_push_takes_acks_without_waiting)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct evk_bus_pub_opts o = {0};
+	struct evk_err err = EVK_ERR_ZERO;
+	struct script s = {0};
+	struct evk_bus *b = NULL;
+	char dir[] = "/tmp/evk-test-bus-XXXXXX", url[128];
+	struct pollfd pf;
+	pthread_t t;
+	int go[2];
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/s", dir);
+	snprintf(url, sizeof url, "unix:%s", sa.sun_path);
+	s.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(s.lfd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	CHECK(listen(s.lfd, 1) == 0);
+	CHECK(pipe(go) == 0);
+	s.go = go[0];
+	CHECK(pthread_create(&t, NULL, scripted_bus, &s) == 0);
+
+	o.on_reject = on_reject;
+	CHECK_INT(evk_bus_connect_pub(url, &o, &b, &err), 0);
+	CHECK_INT(evk_bus_publish(b, "{\"a\":1}", 7, &err), 0);
+	CHECK_INT(evk_bus_publish(b, "{\"b\":2}", 7, &err), 0);
+	/* Sent, nothing acknowledged yet, and push does not wait. */
+	CHECK_INT(evk_bus_push(b, &err), 0);
+	CHECK_INT(evk_bus_waiting(b), 2);
+	CHECK(write(go[1], "", 1) == 1);
+	pf = (struct pollfd){evk_bus_fd(b), POLLIN, 0};
+	CHECK_INT(poll(&pf, 1, 5000), 1);
+	CHECK_INT(evk_bus_push(b, &err), 0);
+	CHECK_INT(evk_bus_waiting(b), 0);
+	CHECK_STR(rejected, "{\"b\":2}: nope");
+	CHECK_INT(evk_bus_flush(b, &err), 0);
+	evk_bus_close(b);
+	pthread_join(t, NULL);
+	CHECK_STR(s.got, "{\"op\":\"pub\"}\n{\"a\":1}\n{\"b\":2}\n");
+	close(s.lfd);
+	close(go[0]);
+	close(go[1]);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -234,5 +348,6 @@ main(void)
 	RUN(control_lines);
 	RUN(control_errors);
 	RUN(urls);
+	RUN(publish_push_takes_acks_without_waiting);
 	return t_done();
 }
