@@ -571,3 +571,105 @@ EOF
 	done < "$T/ex/1.sh"
 	[ "$n" -ge 15 ]
 }
+
+@test "evroute --help and evroute(1) name the same long options" {
+	check_options evroute
+}
+
+@test "the SYNOPSIS of evroute(1) is the usage of evroute --help" {
+	check_synopsis evroute
+}
+
+# The files the examples of evroute(1) name, in $1.
+fixtures_evroute() {
+	local f=$1
+	mkdir -p "$f"
+	cat > "$f/access.ndjson" <<'EOF2'
+{"specversion":"1.0","id":"a-1","source":"//web","type":"web.access","time":"2026-11-29T10:15:32Z","data":{"path":"/cart","status":200}}
+{"specversion":"1.0","id":"a-2","source":"//web","type":"web.access","time":"2026-11-29T10:15:33Z","data":{"path":"/checkout","status":502}}
+{"specversion":"1.0","id":"a-3","source":"//web","type":"web.access","time":"2026-11-29T10:15:34Z","data":{"path":"/missing","status":404}}
+{"specversion":"1.0","id":"a-4","source":"//web","type":"web.access","time":"2026-11-29T10:15:35Z","data":{"path":"/api/v1/orders","status":503}}
+{"specversion":"1.0","id":"a-5","source":"//web","type":"web.access","time":"2026-11-29T10:15:36Z","data":{"path":"/","status":301}}
+EOF2
+	cat > "$f/events.ndjson" <<'EOF2'
+{"specversion":"1.0","id":"e-1","source":"//shop","type":"order.created","time":"2026-11-29T10:00:00Z","data":{"tenant":"acme","order":"1017"}}
+{"specversion":"1.0","id":"e-2","source":"//shop","type":"order.paid","time":"2026-11-29T10:01:00Z","data":{"tenant":"acme","order":"1017"}}
+{"specversion":"1.0","id":"e-3","source":"//shop","type":"order.created","time":"2026-11-29T10:02:00Z","data":{"tenant":"../globex","order":"1018"}}
+{"specversion":"1.0","id":"e-4","source":"//auth","type":"user.login","time":"2026-11-29T10:03:00Z","data":{"user":"ada"}}
+{"specversion":"1.0","id":"e-5","source":"//shop","type":"order.shipped","time":"2026-11-29T10:04:00Z","data":{"order":"1017"}}
+EOF2
+	cat > "$f/sensors.jsonl" <<'EOF2'
+{"sensor":"t-4","celsius":21.5}
+{"sensor":"t-5","celsius":22.25}
+{"sensor":"t-4","celsius":21.75}
+EOF2
+}
+
+# Runs every example of evroute(1) in a fresh copy of its fixtures: the
+# exit status is the documented one (0 unless "exit status N"), every
+# line of standard error is evroute's or evpub's, something is made (on
+# standard output or in new .ndjson files, in subdirectories too), every
+# .ndjson file made is NDJSON, and, unless evpub makes the events, every
+# line of it is a line of the inputs, byte for byte.
+@test "every example in evroute(1) runs, with the documented exit status" {
+	local n=0 ex exs dir want made out line
+	extract_examples evroute
+	fixtures_evroute "$T/fixtures"
+	cat "$T"/fixtures/*.ndjson > "$T/inputs"
+	mapfile -t exs < <(printf '%s\n' "$T"/ex/*.sh | sort -V)
+	for ex in "${exs[@]}"; do
+		n=$((n + 1))
+		dir="$T/run$n"
+		cp -r "$T/fixtures" "$dir"
+		want=0
+		if grep -qE 'exit status [0-9]' "$ex"; then
+			want=$(grep -oE 'exit status [0-9]' "$ex" | head -1 | cut -c13)
+		fi
+		echo "# evroute example $n (expect exit status $want):"
+		sed 's/^/#   /' "$ex"
+		cd "$dir"
+		run --separate-stderr timeout 30 bash "$ex" 3>&-
+		cd "$ROOT"
+		echo "# status $status, stderr: $stderr"
+		[ "$status" -eq "$want" ]
+		[ -z "$(grep -vE '^(evroute|evpub): ' <<< "$stderr")" ]
+		grep -q '^evroute: input: ' <<< "$stderr"
+		made=0
+		: > "$T/written"
+		if [ -n "$output" ]; then
+			printf '%s\n' "$output" > "$T/written"
+			made=1
+		fi
+		while IFS= read -r out; do
+			[ -e "$T/fixtures/${out#"$dir"/}" ] && continue
+			[ -s "$out" ]
+			ndjson "$out"
+			cat "$out" >> "$T/written"
+			made=1
+		done < <(find "$dir" -name '*.ndjson' -type f)
+		[ "$made" -eq 1 ]
+		if ! grep -q 'evpub ' "$ex"; then
+			while IFS= read -r line; do
+				if ! grep -qxF -- "$line" "$T/inputs"; then
+					echo "# not a line of the input: $line"
+					return 1
+				fi
+			done < "$T/written"
+		fi
+	done
+	[ "$n" -ge 6 ]
+	# What the examples promise: the status classes, the tenants.
+	[ "$(jq -r .id "$T/run1/5xx.ndjson" | paste -sd,)" = a-2,a-4 ]
+	[ "$(jq -r .id "$T/run1/4xx.ndjson" | paste -sd,)" = a-3 ]
+	[ "$(jq -r .id "$T/run1/ok.ndjson" | paste -sd,)" = a-1,a-5 ]
+	[ "$(jq -r .id "$T/run2/tenants/acme/orders.ndjson" | paste -sd,)" = e-1,e-2 ]
+	[ "$(jq -r .id "$T/run2/tenants/%2E.%2Fglobex/orders.ndjson")" = e-3 ]
+	[ "$(jq -r .id "$T/run2/tenants/_missing/orders.ndjson")" = e-5 ]
+	[ "$(cat "$T/run3/alerts.txt")" = "$(printf 'ALERT /checkout\nALERT /api/v1/orders')" ]
+	[ "$(wc -l < "$T/run3/archive.ndjson")" -eq 5 ]
+	[ "$(jq -r .id "$T/run4/payments.ndjson")" = e-2 ]
+	[ "$(jq -r .id "$T/run4/orders.ndjson" | paste -sd,)" = e-1,e-3,e-5 ]
+	[ "$(jq -r .id "$T/run4/other.ndjson")" = e-4 ]
+	[ "$(wc -l < "$T/run5/sensors/t-4.ndjson")" -eq 2 ]
+	[ "$(jq -r .id "$T/run6/undelivered.ndjson" | paste -sd,)" = e-1,e-2,e-3,e-5 ]
+}
