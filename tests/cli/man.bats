@@ -319,8 +319,9 @@ fixtures_evbus() {
 # each in a fresh copy of the files that fixtures_$1 makes.  $2 is the kind
 # of program: "producer" (exit 1: lines were rejected, and reported),
 # "filter" (exit 1: nothing selected), "consumer" (the bus's events,
-# passed through), or "daemon" (its output may hold the protocol's
-# arrays).  With $3 "bus", each example runs with a bus of its own, named
+# passed through), "daemon" (its output may hold the protocol's
+# arrays) or "router" (it always writes a summary to standard error, and
+# writes files in subdirectories too).  With $3 "bus", each example runs with a bus of its own, named
 # by EVBUS_URL, that preload_$1 (when there is one) fills first, and that
 # is stopped after it.  $4 is the fewest examples the page has (6).
 #  - The exit status is 0, unless the example says "exit status N".
@@ -333,7 +334,7 @@ fixtures_evbus() {
 #    line it writes is a line of its input files (unless the example
 #    makes events).
 run_examples() {
-	local prog=$1 kind=$2 bus=${3:-} min=${4:-6} n=0 page ex exs dir want made out line shape
+	local prog=$1 kind=$2 bus=${3:-} min=${4:-6} n=0 page ex exs dir want made out line shape depth
 	command -v "$prog" > /dev/null
 	page=$(cd "$ROOT/man" && ls "$prog".[1-8] | head -1)
 	extract_examples "$page"
@@ -370,7 +371,10 @@ run_examples() {
 		fi
 		echo "# status $status, stderr: $stderr"
 		[ "$status" -eq "$want" ]
-		if grep -q 'standard error' "$ex" || [ "$want" -eq 2 ] ||
+		if [ "$kind" = router ]; then
+			grep -q "^$prog: input: " <<< "$stderr"
+			[ -z "$(grep -vE '^(evpub|evroute): ' <<< "$stderr")" ]
+		elif grep -q 'standard error' "$ex" || [ "$want" -eq 2 ] ||
 		    { [ "$kind" = producer ] && [ "$want" -eq 1 ]; }; then
 			[ -n "$stderr" ]
 			[ -z "$(grep -vE '^(evpub|evsub|evbus|evfilter|evsign): ' <<< "$stderr")" ]
@@ -391,17 +395,19 @@ run_examples() {
 			fi
 			made=1
 		fi
-		for out in "$dir"/*.ndjson; do
-			[ -e "$out" ] || continue
-			[ -e "$T/fixtures/${out##*/}" ] && continue
+		depth=(-maxdepth 1)
+		[ "$kind" = router ] && depth=()
+		while IFS= read -r out; do
+			[ -e "$T/fixtures/${out#"$dir"/}" ] && continue
 			[ -s "$out" ]
 			jq -e . "$out" > /dev/null
 			ndjson "$out" $shape
 			cat "$out" >> "$T/written"
 			made=1
-		done
+		done < <(find "$dir" "${depth[@]}" -name '*.ndjson' -type f)
 		[ "$made" -eq 1 ]
-		if { [ "$kind" = filter ] || [ "$kind" = consumer ]; } &&
+		if { [ "$kind" = filter ] || [ "$kind" = consumer ] ||
+		    [ "$kind" = router ]; } &&
 		    ! grep -q 'evpub ' "$ex"; then
 			while IFS= read -r line; do
 				if ! grep -qxF -- "$line" "$T/inputs"; then
@@ -605,59 +611,9 @@ EOF2
 EOF2
 }
 
-# Runs every example of evroute(1) in a fresh copy of its fixtures: the
-# exit status is the documented one (0 unless "exit status N"), every
-# line of standard error is evroute's or evpub's, something is made (on
-# standard output or in new .ndjson files, in subdirectories too), every
-# .ndjson file made is NDJSON, and, unless evpub makes the events, every
-# line of it is a line of the inputs, byte for byte.
+# The examples of evroute(1) run (see run_examples) and do what they say.
 @test "every example in evroute(1) runs, with the documented exit status" {
-	local n=0 ex exs dir want made out line
-	extract_examples evroute
-	fixtures_evroute "$T/fixtures"
-	cat "$T"/fixtures/*.ndjson > "$T/inputs"
-	mapfile -t exs < <(printf '%s\n' "$T"/ex/*.sh | sort -V)
-	for ex in "${exs[@]}"; do
-		n=$((n + 1))
-		dir="$T/run$n"
-		cp -r "$T/fixtures" "$dir"
-		want=0
-		if grep -qE 'exit status [0-9]' "$ex"; then
-			want=$(grep -oE 'exit status [0-9]' "$ex" | head -1 | cut -c13)
-		fi
-		echo "# evroute example $n (expect exit status $want):"
-		sed 's/^/#   /' "$ex"
-		cd "$dir"
-		run --separate-stderr timeout 30 bash "$ex" 3>&-
-		cd "$ROOT"
-		echo "# status $status, stderr: $stderr"
-		[ "$status" -eq "$want" ]
-		[ -z "$(grep -vE '^(evroute|evpub): ' <<< "$stderr")" ]
-		grep -q '^evroute: input: ' <<< "$stderr"
-		made=0
-		: > "$T/written"
-		if [ -n "$output" ]; then
-			printf '%s\n' "$output" > "$T/written"
-			made=1
-		fi
-		while IFS= read -r out; do
-			[ -e "$T/fixtures/${out#"$dir"/}" ] && continue
-			[ -s "$out" ]
-			ndjson "$out"
-			cat "$out" >> "$T/written"
-			made=1
-		done < <(find "$dir" -name '*.ndjson' -type f)
-		[ "$made" -eq 1 ]
-		if ! grep -q 'evpub ' "$ex"; then
-			while IFS= read -r line; do
-				if ! grep -qxF -- "$line" "$T/inputs"; then
-					echo "# not a line of the input: $line"
-					return 1
-				fi
-			done < "$T/written"
-		fi
-	done
-	[ "$n" -ge 6 ]
+	run_examples evroute router
 	# What the examples promise: the status classes, the tenants.
 	[ "$(jq -r .id "$T/run1/5xx.ndjson" | paste -sd,)" = a-2,a-4 ]
 	[ "$(jq -r .id "$T/run1/4xx.ndjson" | paste -sd,)" = a-3 ]
