@@ -2,24 +2,19 @@
  * evreplay - replay recorded events with their timing; summarise
  * recordings.
  */
-#define _GNU_SOURCE /* pselect, clock_nanosleep with the POSIX ones */
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 
 #include "evkit/bus.h"
-#include "evkit/event.h"
 #include "evkit/expr.h"
 #include "evkit/frame.h"
 #include "evkit/json.h"
@@ -77,12 +72,8 @@ enum mode { M_REPLAY, M_STATS, M_HEAD, M_TAIL };
 
 struct replay {
 	enum mode mode;
-	struct evk_expr *expr; /* NULL: every event */
-	struct evk_json_checker *json;
-	const char *time_field;
-	int has_since, has_until;
-	int64_t since, until;
-	long long skip, count; /* count 0: no limit */
+	struct evk_replay_select sel; /* which events */
+	struct evk_replay_pass pass; /* --skip, -n and the pass */
 	int dry, timing, follow, progress;
 	struct cli_dead dead;
 	size_t max_line;
@@ -90,36 +81,21 @@ struct replay {
 	struct evk_bus *bus;
 	struct evk_sched *sched;
 	struct evk_stats *stats;
-	/* the pass */
-	struct evk_replay_clock clock;
-	long long skipped, selected;
-	int done;
 	/* the whole run */
-	int64_t start; /* CLOCK_MONOTONIC ns of offset 0 */
+	int64_t start; /* evk_replay_now() of offset 0 */
 	int started; /* start is set */
 	int64_t last_off;
 	uint64_t sent, untimed, backwards;
 	int status;
 	struct evk_reader *r; /* reachable when an exit happens */
-	/* --tail: the last events, in a ring */
-	struct evk_buf *ring;
-	long long nring, ring_at, ring_len;
+	/* --tail: the last events */
+	struct evk_ring *ring;
+	long long nring;
 	int tail_seek; /* line numbers count from the tail's start */
 	/* --progress */
-	int64_t prog_next, prog_first, prog_last;
-	int prog_span; /* prog_first..prog_last are known */
-	int prog_started;
-	int64_t prog_eff;
+	int64_t prog_next;
+	struct evk_replay_progress prog;
 };
-
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void reject(struct replay *rp, const char *name,
     const struct evk_line *ln, const char *fmt, ...) CLI_PRINTF(4, 5);
@@ -203,97 +179,29 @@ refused(void *ctx, const char *ev, size_t len, const char *msg)
 		rp->status = CLI_REJECTED;
 }
 
-/*
- * Waits until the monotonic clock reaches `deadline`: in pselect() with
- * the stop signals let in (and the bus's acknowledgements taken) until
- * about a millisecond before, then in clock_nanosleep() to the deadline
- * itself, absolute, so that no wait adds to the next.
- */
-static void
-wait_until(struct replay *rp, int64_t deadline)
+/* While waiting: the bus's acknowledgements. */
+static int
+bus_ready(void *ctx, struct evk_err *err)
 {
-	struct evk_err err = EVK_ERR_ZERO;
-	struct timespec ts;
-	int64_t left;
-	fd_set rf;
-	int fd = rp->bus ? evk_bus_fd(rp->bus) : -1, rc;
-
-	while (!cli_stop && (left = deadline - mono_ns()) > 0) {
-		if (left > 2000000) {
-			left -= 1000000;
-			ts.tv_sec = (time_t)(left / 1000000000);
-			ts.tv_nsec = (long)(left % 1000000000);
-			FD_ZERO(&rf);
-			if (fd >= 0 && fd < FD_SETSIZE)
-				FD_SET(fd, &rf);
-			rc = pselect(fd + 1, &rf, NULL, NULL, &ts,
-			    &cli_waitmask);
-			if (rc > 0 && fd >= 0 && FD_ISSET(fd, &rf) &&
-			    (rc = evk_bus_push(rp->bus, &err)) < 0)
-				output_failed(rp, rc, &err);
-			continue;
-		}
-		ts.tv_sec = (time_t)(deadline / 1000000000);
-		ts.tv_nsec = (long)(deadline % 1000000000);
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-	}
-}
-
-static void
-fmt_dur(char *buf, size_t n, int64_t ns)
-{
-	long long s = (long long)(ns / 1000000000);
-
-	if (s >= 3600)
-		snprintf(buf, n, "%lldh%02lldm%02llds", s / 3600, s % 3600 / 60,
-		    s % 60);
-	else if (s >= 60)
-		snprintf(buf, n, "%lldm%02llds", s / 60, s % 60);
-	else
-		snprintf(buf, n, "%llds", s);
+	return evk_bus_push(ctx, err);
 }
 
 /* The live line: events sent, rate, where in the recording, ETA. */
 static void
 progress(struct replay *rp, int last)
 {
-	int64_t now = mono_ns(), el = now - rp->start;
-	char pos[96] = "", eta[48] = "", t[EVK_TIME_MAXLEN];
-	struct evk_time tm;
+	int64_t now = evk_replay_now();
+	struct evk_buf b = EVK_BUF_ZERO;
 
 	if (!rp->progress || (!last && now < rp->prog_next))
 		return;
 	rp->prog_next = now + 250000000;
-	if (rp->prog_started) {
-		tm.sec = rp->prog_eff / 1000000000;
-		tm.nsec = (int32_t)(rp->prog_eff % 1000000000);
-		tm.off_min = 0;
-		if (tm.nsec < 0) {
-			tm.sec--;
-			tm.nsec += 1000000000;
-		}
-		if (evk_time_format(t, &tm, 0, 1) > 0)
-			snprintf(pos, sizeof pos, "  at %s", t);
-	}
-	if (rp->prog_span && rp->prog_started &&
-	    rp->prog_last > rp->prog_first) {
-		double f = ((double)rp->prog_eff - (double)rp->prog_first) /
-		    ((double)rp->prog_last - (double)rp->prog_first);
-		size_t w = strlen(pos);
-		f = f < 0 ? 0 : f > 1 ? 1 : f;
-		snprintf(pos + w, sizeof pos - w, " (%.0f%%)", 100 * f);
-		if (f > 0 && el > 0) {
-			fmt_dur(eta, sizeof eta,
-			    (int64_t)((double)el * (1 - f) / f));
-			memmove(eta + 6, eta, strlen(eta) + 1);
-			memcpy(eta, "  ETA ", 6);
-		}
-	}
-	fprintf(stderr, "\r%s: sent %llu  %.0f/s%s%s\033[K%s", cli_prog,
-	    (unsigned long long)rp->sent,
-	    el > 0 ? (double)rp->sent * 1e9 / (double)el : 0.0, pos, eta,
-	    last ? "\n" : "");
+	if (evk_replay_progress_line(&rp->prog, cli_prog, rp->sent,
+	        now - rp->start, last, &b) < 0)
+		cli_die(CLI_FATAL, "out of memory");
+	fputs(b.p, stderr);
 	fflush(stderr);
+	evk_buf_free(&b);
 }
 
 /* Sends one selected event (or prints its plan) at its offset. */
@@ -302,20 +210,21 @@ send_event(struct replay *rp, const char *name, const struct evk_line *ln,
     int known, int64_t eff)
 {
 	int64_t off = evk_sched_next(rp->sched, known, eff);
+	struct evk_err err = EVK_ERR_ZERO;
 	char plan[PATH_MAX + 64];
-	int n;
+	int n, rc;
 
 	/* Offset 0 is when the first event is ready to go, not when the
 	 * program started: opening and reading take their time. */
 	if (!rp->started) {
-		rp->start = mono_ns();
+		rp->start = evk_replay_now();
 		rp->started = 1;
 	}
 
 	rp->last_off = off;
 	if (known) {
-		rp->prog_eff = eff;
-		rp->prog_started = 1;
+		rp->prog.eff = eff;
+		rp->prog.started = 1;
 	}
 	if (rp->timing) {
 		n = snprintf(plan, sizeof plan, "%lld.%09lld %s:%llu",
@@ -331,13 +240,16 @@ send_event(struct replay *rp, const char *name, const struct evk_line *ln,
 		rp->sent++;
 		return;
 	}
-	if (rp->start + off > mono_ns()) {
+	if (rp->start + off > evk_replay_now()) {
 		flush(rp);
 		progress(rp, 0);
-		wait_until(rp, rp->start + off);
+		if ((rc = evk_replay_wait(rp->start + off, &cli_stop,
+		         &cli_waitmask, rp->bus ? evk_bus_fd(rp->bus) : -1,
+		         bus_ready, rp->bus, &err)) < 0)
+			output_failed(rp, rc, &err);
 		/* Stopped while waiting: this event's time never came. */
 		if (cli_stop) {
-			rp->done = 1;
+			rp->pass.done = 1;
 			return;
 		}
 	}
@@ -347,105 +259,44 @@ send_event(struct replay *rp, const char *name, const struct evk_line *ln,
 	progress(rp, 0);
 }
 
-/* The time of an event: 1 with it in *t_ns, 0 when it has none. */
-static int
-event_time(const struct replay *rp, struct evk_span ev, int64_t *t_ns)
-{
-	struct evk_time t;
-
-	if (evk_event_time_at(ev, rp->time_field, &t, NULL) < 0)
-		return 0;
-	*t_ns = evk_time_ns(&t);
-	return 1;
-}
-
-/* Keeps the event in the --tail ring. */
-static void
-keep(struct replay *rp, const struct evk_line *ln)
-{
-	struct evk_buf *b = &rp->ring[rp->ring_at];
-
-	evk_buf_reset(b);
-	if (evk_buf_add(b, ln->p, ln->len + (size_t)ln->crlf) < 0)
-		cli_die(CLI_FATAL, "out of memory");
-	rp->ring_at = (rp->ring_at + 1) % rp->nring;
-	if (rp->ring_len < rp->nring)
-		rp->ring_len++;
-}
-
 /* One input line. */
 static void
 line(struct replay *rp, const char *name, const struct evk_line *ln)
 {
 	struct evk_err err = EVK_ERR_ZERO;
-	struct evk_span ev = {ln->p, ln->len};
-	enum evk_json_type type;
-	int64_t t = 0, eff;
-	int has, known, cs, rc;
+	struct evk_replay_pick pk;
+	size_t len = ln->len + (size_t)ln->crlf;
+	int rc;
 
-	if (cli_blank(ln->p, ln->len))
-		return;
-	if (evk_json_check(rp->json, ln->p, ln->len, &type, &err) < 0) {
+	rc = evk_replay_pick(&rp->sel, &rp->pass, ln->p, ln->len, &pk, &err);
+	if (rc == EVK_REPLAY_BADJSON)
 		reject(rp, name, ln, "invalid JSON: %s at column %zu", err.msg,
 		    err.column);
-		return;
-	}
-	if (type != EVK_JSON_OBJECT) {
+	else if (rc == EVK_REPLAY_NOTOBJ)
 		reject(rp, name, ln, "not a JSON object");
+	else if (rc < 0)
+		reject(rp, name, ln, "%s", err.msg);
+	if (rc != EVK_REPLAY_EVENT)
 		return;
-	}
-	has = event_time(rp, ev, &t);
-	cs = evk_replay_clock_step(&rp->clock, has, t, &eff, &known);
-	/* --head, --tail and --stats look at each event's own time;
-	 * a replay at the time it is replayed with. */
-	if (rp->mode != M_REPLAY) {
-		known = has;
-		eff = t;
-	}
-	/* The clock never goes back: past --until, nothing more comes. */
-	if (rp->mode == M_REPLAY && rp->has_until && known &&
-	    eff >= rp->until) {
-		rp->done = 1;
-		return;
-	}
-	if (rp->has_since && (!known || eff < rp->since))
-		return;
-	if (rp->has_until && known && eff >= rp->until)
-		return;
-	if (rp->expr != NULL) {
-		if ((rc = evk_expr_eval(rp->expr, ev, &err)) < 0) {
-			reject(rp, name, ln, "%s", err.msg);
-			return;
-		}
-		if (rc == 0)
-			return;
-	}
-	if (rp->skipped < rp->skip) {
-		rp->skipped++;
-		return;
-	}
-	rp->selected++;
-	if (rp->count > 0 && rp->selected >= rp->count)
-		rp->done = 1;
 	switch (rp->mode) {
 	case M_STATS:
-		if (evk_stats_add(rp->stats, ev, ln->len + (size_t)ln->crlf + 1,
-		        has, t) < 0)
+		if (evk_stats_add(rp->stats, pk.ev, len + 1, pk.has_time,
+		        pk.t_ns) < 0)
 			cli_die(CLI_FATAL, "out of memory");
 		break;
-	case M_HEAD: put(rp, ln->p, ln->len + (size_t)ln->crlf); break;
+	case M_HEAD: put(rp, ln->p, len); break;
 	case M_TAIL:
 		if (rp->tail_seek)
-			put(rp, ln->p, ln->len + (size_t)ln->crlf);
-		else
-			keep(rp, ln);
+			put(rp, ln->p, len);
+		else if (evk_ring_push(rp->ring, ln->p, len) < 0)
+			cli_die(CLI_FATAL, "out of memory");
 		break;
 	case M_REPLAY:
-		if (cs == EVK_CLOCK_UNTIMED)
+		if (pk.clock == EVK_CLOCK_UNTIMED)
 			rp->untimed++;
-		else if (cs == EVK_CLOCK_BACKWARDS)
+		else if (pk.clock == EVK_CLOCK_BACKWARDS)
 			rp->backwards++;
-		send_event(rp, name, ln, known, eff);
+		send_event(rp, name, ln, pk.known, pk.eff);
 		break;
 	}
 }
@@ -459,7 +310,7 @@ read_all(struct replay *rp, struct evk_reader *r, const char *name)
 	int rc;
 
 	rp->r = r;
-	while (!rp->done) {
+	while (!rp->pass.done) {
 		/* Output waits in the buffer only while input is ready. */
 		if (rp->mode == M_REPLAY && !rp->dry && !evk_reader_ready(r))
 			flush(rp);
@@ -490,29 +341,6 @@ run(void *ctx, int fd, const char *name)
 	read_all(rp, cli_reader(fd, rp->max_line, &rp->dead), name);
 }
 
-/* --tail's test of a line read backwards: an event that is selected. */
-static int
-tail_accepts(void *ctx, const char *p, size_t n)
-{
-	struct replay *rp = ctx;
-	struct evk_span ev = {p, n};
-	enum evk_json_type type;
-	struct evk_err err = EVK_ERR_ZERO;
-	int64_t t = 0;
-	int has;
-
-	if (cli_blank(p, n) ||
-	    evk_json_check(rp->json, p, n, &type, NULL) < 0 ||
-	    type != EVK_JSON_OBJECT)
-		return 0;
-	has = event_time(rp, ev, &t);
-	if (rp->has_since && (!has || t < rp->since))
-		return 0;
-	if (rp->has_until && has && t >= rp->until)
-		return 0;
-	return rp->expr == NULL || evk_expr_eval(rp->expr, ev, &err) == 1;
-}
-
 /* --tail of one regular file: from where its last events start. */
 static int
 tail_file(struct replay *rp, const char *path)
@@ -528,8 +356,8 @@ tail_file(struct replay *rp, const char *path)
 		close(fd);
 		return 0;
 	}
-	if (evk_replay_tail(fd, (uint64_t)rp->nring, rp->max_line, tail_accepts,
-	        rp, &off, &err) < 0) {
+	if (evk_replay_tail(fd, (uint64_t)rp->nring, rp->max_line,
+	        evk_replay_accepts, &rp->sel, &off, &err) < 0) {
 		cli_warn("%s: %s", path, err.msg);
 		close(fd);
 		rp->status = CLI_FATAL;
@@ -545,53 +373,16 @@ tail_file(struct replay *rp, const char *path)
 	return 1;
 }
 
-/* The time span of a regular file, for the progress line. */
-struct span_ctx {
-	struct replay *rp;
-	int64_t t;
-};
-
-static int
-has_time(void *ctx, const char *p, size_t n)
-{
-	struct span_ctx *sc = ctx;
-	struct evk_span ev = {p, n};
-	enum evk_json_type type;
-
-	return !cli_blank(p, n) &&
-	    evk_json_check(sc->rp->json, p, n, &type, NULL) == 0 &&
-	    type == EVK_JSON_OBJECT && event_time(sc->rp, ev, &sc->t);
-}
-
+/* The time span of the recording, for the progress line. */
 static void
 progress_span(struct replay *rp, char **files, int n)
 {
-	struct span_ctx sc = {rp, 0};
-	struct evk_reader *r;
-	struct evk_line ln;
-	off_t off;
-	int fd;
-
 	if (n == 0 || !strcmp(files[0], "-") || !strcmp(files[n - 1], "-"))
 		return;
-	/* The first time: from the start of the first file. */
-	if ((fd = open(files[0], O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	r = cli_reader_fn(fd, rp->max_line, NULL, NULL);
-	while (evk_reader_next(r, &ln, NULL) == 1)
-		if (has_time(&sc, ln.p, ln.len))
-			break;
-	evk_reader_free(r);
-	close(fd);
-	rp->prog_first = sc.t;
-	/* The last: from the end of the last. */
-	if ((fd = open(files[n - 1], O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	sc.t = rp->prog_first;
-	if (evk_replay_tail(fd, 1, rp->max_line, has_time, &sc, &off, NULL) ==
-	    0)
-		rp->prog_last = sc.t, rp->prog_span = 1;
-	close(fd);
+	if ((rp->prog.span = evk_replay_span(&rp->sel, files[0], files[n - 1],
+	         rp->max_line, &cli_stop, &cli_waitmask, &rp->prog.first,
+	         &rp->prog.last)) < 0)
+		cli_die(CLI_FATAL, "out of memory");
 }
 
 /* --follow FILE. */
@@ -830,7 +621,7 @@ main(int argc, char **argv)
 	topics = calloc((size_t)argc + 1, sizeof *topics);
 	if (exprs == NULL || topics == NULL)
 		cli_die(CLI_FATAL, "out of memory");
-	rp.time_field = "time";
+	rp.sel.time_field = "time";
 	rp.max_line = EVK_MAX_LINE;
 	while (
 	    (c = getopt_long(argc, argv, "b:n:t:e:hV", longopts, NULL)) != -1) {
@@ -842,7 +633,7 @@ main(int argc, char **argv)
 		case O_TIME_FIELD:
 			if (*optarg == '\0')
 				cli_usage_error("--time-field: empty path");
-			rp.time_field = optarg;
+			rp.sel.time_field = optarg;
 			break;
 		case O_SPEED:
 			if (evk_replay_factor(optarg, &so.speed, &err) < 0)
@@ -871,19 +662,21 @@ main(int argc, char **argv)
 			g.loop_gap = 1;
 			break;
 		case O_SINCE:
-			rp.since = when("--since", optarg);
-			rp.has_since = 1;
+			rp.sel.since = when("--since", optarg);
+			rp.sel.has_since = 1;
 			break;
 		case O_UNTIL:
-			rp.until = when("--until", optarg);
-			rp.has_until = 1;
+			rp.sel.until = when("--until", optarg);
+			rp.sel.has_until = 1;
 			break;
 		case O_SKIP:
-			rp.skip = cli_number("--skip", optarg, 0, LLONG_MAX, 0);
+			rp.pass.skip = (uint64_t)cli_number("--skip", optarg, 0,
+			    LLONG_MAX, 0);
 			g.skip = 1;
 			break;
 		case 'n':
-			rp.count = cli_number("-n", optarg, 1, LLONG_MAX, 0);
+			rp.pass.count =
+			    (uint64_t)cli_number("-n", optarg, 1, LLONG_MAX, 0);
 			g.count = 1;
 			break;
 		case 't': topics[ntopics++] = optarg; break;
@@ -927,17 +720,18 @@ main(int argc, char **argv)
 	argv += optind;
 	check(&rp, &g, argv, argc);
 
-	rp.expr = build(exprs, nexprs, topics, ntopics);
-	if ((rp.json = evk_json_checker_new(&jo)) == NULL ||
+	rp.sel.expr = build(exprs, nexprs, topics, ntopics);
+	if ((rp.sel.json = evk_json_checker_new(&jo)) == NULL ||
 	    (rp.sched = evk_sched_new(&so)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	cli_dead_open(&rp.dead, dead);
 	if (rp.mode == M_STATS && (rp.stats = evk_stats_new()) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	if (rp.mode == M_HEAD)
-		rp.count = rp.nring;
+		rp.pass.count = (uint64_t)rp.nring;
+	rp.pass.replay = rp.mode == M_REPLAY;
 	if (rp.mode == M_TAIL &&
-	    (rp.ring = calloc((size_t)rp.nring, sizeof *rp.ring)) == NULL)
+	    (rp.ring = evk_ring_new((size_t)rp.nring)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 	rp.progress = rp.mode == M_REPLAY && !rp.timing &&
 	    (want_progress == 1 ||
@@ -963,7 +757,7 @@ main(int argc, char **argv)
 	if (rp.out == NULL)
 		cli_die(CLI_FATAL, "out of memory");
 
-	rp.start = mono_ns();
+	rp.start = evk_replay_now();
 	if (rp.follow) {
 		follow(&rp, argv[0]);
 	} else if (rp.mode == M_TAIL && argc == 1 && strcmp(argv[0], "-") &&
@@ -975,23 +769,20 @@ main(int argc, char **argv)
 				break;
 			if (pass > 0)
 				evk_sched_pass(rp.sched, loop_gap);
-			rp.clock =
-			    (struct evk_replay_clock)EVK_REPLAY_CLOCK_ZERO;
-			rp.skipped = rp.selected = 0;
-			rp.done = 0;
-			cli_inputs(argv, argc, run, &rp, &rp.done, &rp.status);
+			evk_replay_pass_start(&rp.pass);
+			cli_inputs(argv, argc, run, &rp, &rp.pass.done,
+			    &rp.status);
 			/* A pass that sent nothing would loop in vain. */
-			if (rp.mode == M_REPLAY && rp.selected == 0)
+			if (rp.mode == M_REPLAY && rp.pass.selected == 0)
 				break;
 		}
 	}
 
 	if (rp.mode == M_TAIL && rp.ring != NULL) {
-		long long i,
-		    at = (rp.ring_at - rp.ring_len + rp.nring) % rp.nring;
-		for (i = 0; i < rp.ring_len; i++) {
-			struct evk_buf *b = &rp.ring[(at + i) % rp.nring];
-			put(&rp, b->p, b->len);
+		size_t i;
+		for (i = 0; i < evk_ring_len(rp.ring); i++) {
+			struct evk_span b = evk_ring_get(rp.ring, i);
+			put(&rp, b.p, b.len);
 		}
 	}
 	if (rp.mode == M_STATS) {
@@ -1030,14 +821,11 @@ main(int argc, char **argv)
 	evk_bus_close(rp.bus);
 	cli_dead_close(&rp.dead);
 	cli_reraise();
-	if (rp.ring != NULL)
-		for (n = 0; n < rp.nring; n++)
-			evk_buf_free(&rp.ring[n]);
-	free(rp.ring);
+	evk_ring_free(rp.ring);
 	evk_stats_free(rp.stats);
 	evk_sched_free(rp.sched);
-	evk_expr_free(rp.expr);
-	evk_json_checker_free(rp.json);
+	evk_expr_free(rp.sel.expr);
+	evk_json_checker_free(rp.sel.json);
 	free(exprs);
 	free(topics);
 	return rp.status;

@@ -1,6 +1,7 @@
 /*
  * lib/replay.c - the replay schedule, the recording's clock, one-pass
- * statistics, reading a file from its end, following a growing file
+ * statistics, reading a file from its end, following a growing file,
+ * choosing the events, the --tail ring, pacing and the progress line
  * (evkit/replay.h).
  */
 #include <errno.h>
@@ -14,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evkit/event.h"
+#include "evkit/expr.h"
+#include "evkit/frame.h"
 #include "evkit/json.h"
 #include "evkit/replay.h"
 #include "evkit/time.h"
@@ -1057,4 +1061,354 @@ evk_follow_read(void *ctx, void *buf, size_t len)
 			return -1;
 		}
 	}
+}
+
+/* --- choosing the events --- */
+
+/* Blanks only (space, tab, CR): what every program skips as no event. */
+static int
+blank(const char *p, size_t n)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++, n--;
+	return n == 0;
+}
+
+int
+evk_replay_event_time(struct evk_span ev, const char *time_field, int64_t *t_ns)
+{
+	struct evk_time t;
+
+	if (evk_event_time_at(ev, time_field, &t, NULL) < 0)
+		return 0;
+	*t_ns = evk_time_ns(&t);
+	return 1;
+}
+
+int
+evk_replay_parse(const struct evk_replay_select *s, const char *p, size_t n,
+    int *has_time, int64_t *t_ns, struct evk_err *err)
+{
+	struct evk_span ev = {p, n};
+	enum evk_json_type type;
+
+	if (blank(p, n))
+		return EVK_REPLAY_BLANK;
+	if (evk_json_check(s->json, p, n, &type, err) < 0)
+		return EVK_REPLAY_BADJSON;
+	if (type != EVK_JSON_OBJECT)
+		return EVK_REPLAY_NOTOBJ;
+	*has_time = evk_replay_event_time(ev, s->time_field, t_ns);
+	return EVK_REPLAY_EVENT;
+}
+
+int
+evk_replay_match(const struct evk_replay_select *s, struct evk_span ev,
+    int known, int64_t t_ns, struct evk_err *err)
+{
+	int rc;
+
+	/* Untimed events are outside any --since: they cannot be placed. */
+	if (s->has_since && (!known || t_ns < s->since))
+		return 0;
+	if (s->has_until && known && t_ns >= s->until)
+		return 0;
+	if (s->expr == NULL)
+		return 1;
+	rc = evk_expr_eval(s->expr, ev, err);
+	return rc < 0 ? rc : rc > 0;
+}
+
+int
+evk_replay_accepts(void *ctx, const char *p, size_t n)
+{
+	const struct evk_replay_select *s = ctx;
+	struct evk_span ev = {p, n};
+	struct evk_err err = EVK_ERR_ZERO;
+	int64_t t = 0;
+	int has = 0;
+
+	if (evk_replay_parse(s, p, n, &has, &t, NULL) != EVK_REPLAY_EVENT)
+		return 0;
+	return evk_replay_match(s, ev, has, t, &err) == 1;
+}
+
+void
+evk_replay_pass_start(struct evk_replay_pass *ps)
+{
+	ps->clock = (struct evk_replay_clock)EVK_REPLAY_CLOCK_ZERO;
+	ps->skipped = ps->selected = 0;
+	ps->done = 0;
+}
+
+int
+evk_replay_pick(const struct evk_replay_select *s, struct evk_replay_pass *ps,
+    const char *p, size_t n, struct evk_replay_pick *pk, struct evk_err *err)
+{
+	int rc;
+
+	pk->ev.p = p;
+	pk->ev.len = n;
+	pk->has_time = 0;
+	pk->t_ns = 0;
+	pk->eff = 0;
+	rc = evk_replay_parse(s, p, n, &pk->has_time, &pk->t_ns, err);
+	if (rc != EVK_REPLAY_EVENT)
+		return rc;
+	pk->clock = evk_replay_clock_step(&ps->clock, pk->has_time, pk->t_ns,
+	    &pk->eff, &pk->known);
+	/* Looking at a recording, each event has its own time; replaying
+	 * it, the time it is replayed with. */
+	if (!ps->replay) {
+		pk->known = pk->has_time;
+		pk->eff = pk->t_ns;
+	}
+	/* The clock never goes back: past `until`, nothing more comes. */
+	if (ps->replay && s->has_until && pk->known && pk->eff >= s->until) {
+		ps->done = 1;
+		return EVK_REPLAY_SKIPPED;
+	}
+	if ((rc = evk_replay_match(s, pk->ev, pk->known, pk->eff, err)) <= 0)
+		return rc < 0 ? rc : EVK_REPLAY_SKIPPED;
+	if (ps->skipped < ps->skip) {
+		ps->skipped++;
+		return EVK_REPLAY_SKIPPED;
+	}
+	ps->selected++;
+	if (ps->count > 0 && ps->selected >= ps->count)
+		ps->done = 1;
+	return EVK_REPLAY_EVENT;
+}
+
+/* evk_replay_span()'s test of a line: an event with a time, kept. */
+struct span_ctx {
+	const struct evk_replay_select *s;
+	int64_t t;
+};
+
+static int
+timed(void *ctx, const char *p, size_t n)
+{
+	struct span_ctx *sc = ctx;
+	int64_t t = sc->t;
+	int has = 0;
+
+	if (evk_replay_parse(sc->s, p, n, &has, &t, NULL) != EVK_REPLAY_EVENT ||
+	    !has)
+		return 0;
+	sc->t = t;
+	return 1;
+}
+
+int
+evk_replay_span(const struct evk_replay_select *s, const char *first,
+    const char *last, size_t max_line, volatile sig_atomic_t *stop,
+    const sigset_t *sigmask, int64_t *t_first, int64_t *t_last)
+{
+	struct evk_reader_opts ro = {0};
+	struct span_ctx sc = {s, 0};
+	struct evk_reader *r;
+	struct evk_line ln;
+	int64_t t0;
+	off_t off;
+	int fd, rc;
+
+	/* The first time: from the start of the first file. */
+	if ((fd = open(first, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	ro.max_line = max_line;
+	ro.stop = stop;
+	ro.sigmask = sigmask;
+	if ((r = evk_reader_new(fd, &ro)) == NULL) {
+		close(fd);
+		return EVK_ENOMEM;
+	}
+	while (evk_reader_next(r, &ln, NULL) == 1)
+		if (timed(&sc, ln.p, ln.len))
+			break;
+	evk_reader_free(r);
+	close(fd);
+	t0 = sc.t;
+	/* The last: from the end of the last, which a large file makes
+	 * worth not reading whole. */
+	if ((fd = open(last, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	rc = evk_replay_tail(fd, 1, max_line, timed, &sc, &off, NULL);
+	close(fd);
+	if (rc < 0)
+		return 0;
+	*t_first = t0;
+	*t_last = sc.t;
+	return 1;
+}
+
+/* --- the last lines --- */
+
+/* The slots are allocated at once and each keeps its memory when it is
+ * reused, so a steady stream costs no allocation per line. */
+struct evk_ring {
+	struct evk_buf *b;
+	size_t n, at, len; /* slots; the next to write; lines held */
+};
+
+struct evk_ring *
+evk_ring_new(size_t n)
+{
+	struct evk_ring *r;
+
+	if (n == 0 || (r = calloc(1, sizeof *r)) == NULL)
+		return NULL;
+	if ((r->b = calloc(n, sizeof *r->b)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->n = n;
+	return r;
+}
+
+void
+evk_ring_free(struct evk_ring *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++)
+		evk_buf_free(&r->b[i]);
+	free(r->b);
+	free(r);
+}
+
+int
+evk_ring_push(struct evk_ring *r, const char *p, size_t len)
+{
+	struct evk_buf *b = &r->b[r->at];
+
+	evk_buf_reset(b);
+	if (evk_buf_add(b, p, len) < 0)
+		return EVK_ENOMEM;
+	r->at = (r->at + 1) % r->n;
+	if (r->len < r->n)
+		r->len++;
+	return 0;
+}
+
+size_t
+evk_ring_len(const struct evk_ring *r)
+{
+	return r->len;
+}
+
+struct evk_span
+evk_ring_get(const struct evk_ring *r, size_t i)
+{
+	const struct evk_buf *b = &r->b[(r->at + r->n - r->len + i) % r->n];
+	struct evk_span sp = {b->p, b->len};
+
+	return sp;
+}
+
+/* --- pacing and progress --- */
+
+int64_t
+evk_replay_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int
+evk_replay_wait(int64_t deadline, volatile sig_atomic_t *stop,
+    const sigset_t *sigmask, int fd, evk_ready_fn ready, void *ctx,
+    struct evk_err *err)
+{
+	struct timespec ts;
+	int64_t left;
+	fd_set rf;
+	int rc;
+
+	while ((stop == NULL || !*stop) &&
+	    (left = deadline - evk_replay_now()) > 0) {
+		/* Far off: wait where a stop signal and the fd can end the
+		 * wait, and wake a millisecond early, since pselect() may
+		 * oversleep by the timer slack. */
+		if (left > 2000000) {
+			left -= 1000000;
+			ts.tv_sec = (time_t)(left / 1000000000);
+			ts.tv_nsec = (long)(left % 1000000000);
+			FD_ZERO(&rf);
+			if (fd >= 0 && fd < FD_SETSIZE)
+				FD_SET(fd, &rf);
+			rc = pselect(fd + 1, &rf, NULL, NULL, &ts, sigmask);
+			if (rc > 0 && fd >= 0 && fd < FD_SETSIZE &&
+			    FD_ISSET(fd, &rf) && ready != NULL &&
+			    (rc = ready(ctx, err)) < 0)
+				return rc;
+			continue;
+		}
+		/* Near: to the deadline itself, absolute. */
+		ts.tv_sec = (time_t)(deadline / 1000000000);
+		ts.tv_nsec = (long)(deadline % 1000000000);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	return 0;
+}
+
+/* The time left, as 1h02m03s, 2m03s or 3s: whole seconds, for a line
+ * that changes four times a second. */
+static void
+eta_dur(char *buf, size_t n, int64_t ns)
+{
+	long long s = (long long)(ns / 1000000000);
+
+	if (s >= 3600)
+		snprintf(buf, n, "%lldh%02lldm%02llds", s / 3600, s % 3600 / 60,
+		    s % 60);
+	else if (s >= 60)
+		snprintf(buf, n, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, n, "%llds", s);
+}
+
+int
+evk_replay_progress_line(const struct evk_replay_progress *p, const char *prog,
+    uint64_t sent, int64_t elapsed_ns, int last, struct evk_buf *out)
+{
+	char pos[96] = "", eta[48] = "", dur[40], t[EVK_TIME_MAXLEN];
+	struct evk_time tm;
+	double f;
+	size_t w;
+
+	if (p->started) {
+		tm.sec = p->eff / 1000000000;
+		tm.nsec = (int32_t)(p->eff % 1000000000);
+		tm.off_min = 0;
+		if (tm.nsec < 0) {
+			tm.sec--;
+			tm.nsec += 1000000000;
+		}
+		if (evk_time_format(t, &tm, 0, 1) > 0)
+			snprintf(pos, sizeof pos, "  at %s", t);
+	}
+	/* The share and the time left need a span that is not empty. */
+	if (p->span && p->started && p->last > p->first) {
+		f = ((double)p->eff - (double)p->first) /
+		    ((double)p->last - (double)p->first);
+		w = strlen(pos);
+		f = f < 0 ? 0 : f > 1 ? 1 : f;
+		snprintf(pos + w, sizeof pos - w, " (%.0f%%)", 100 * f);
+		if (f > 0 && elapsed_ns > 0) {
+			eta_dur(dur, sizeof dur,
+			    (int64_t)((double)elapsed_ns * (1 - f) / f));
+			snprintf(eta, sizeof eta, "  ETA %s", dur);
+		}
+	}
+	if (evk_buf_add(out, "\r", 1) < 0 || evk_buf_adds(out, prog) < 0)
+		return EVK_ENOMEM;
+	return addf(out, ": sent %llu  %.0f/s%s%s\033[K%s",
+	    (unsigned long long)sent,
+	    elapsed_ns > 0 ? (double)sent * 1e9 / (double)elapsed_ns : 0.0, pos,
+	    eta, last ? "\n" : "");
 }

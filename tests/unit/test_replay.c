@@ -1,7 +1,9 @@
 /*
  * tests/unit/test_replay.c - evk_replay_*, evk_sched_*, evk_stats_*,
- * evk_follow_*: factors and rates, the recording's clock, the schedule's
- * exact offsets, statistics, reading from the end, following a file.
+ * evk_follow_*, evk_ring_*: factors and rates, the recording's clock, the
+ * schedule's exact offsets, statistics, reading from the end, following a
+ * file, choosing events, the recording's span, the --tail ring, pacing and
+ * the progress line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,8 @@
 #include <unistd.h>
 
 #include "evkit/buf.h"
+#include "evkit/expr.h"
+#include "evkit/json.h"
 #include "evkit/replay.h"
 #include "t.h"
 
@@ -501,6 +505,387 @@ TEST(follow)
 	rmdir(dir);
 }
 
+/* --- choosing the events --- */
+
+#define T0 INT64_C(1704067200) /* 2024-01-01T00:00:00Z */
+
+static struct evk_replay_select
+select_new(const char *expr)
+{
+	struct evk_replay_select s = {0};
+	struct evk_err e = EVK_ERR_ZERO;
+
+	s.json = evk_json_checker_new(NULL);
+	CHECK(s.json != NULL);
+	s.time_field = "time";
+	if (expr != NULL) {
+		s.expr = evk_expr_compile(expr, &e);
+		CHECK(s.expr != NULL);
+	}
+	return s;
+}
+
+static void
+select_free(struct evk_replay_select *s)
+{
+	evk_expr_free(s->expr);
+	evk_json_checker_free(s->json);
+}
+
+TEST(select_parse)
+{
+	static const struct {
+		const char *line;
+		int rc, has;
+		int64_t t;
+	} rows[] = {
+	    {"", EVK_REPLAY_BLANK, 0, 0},
+	    {" \t\r", EVK_REPLAY_BLANK, 0, 0},
+	    {"{", EVK_REPLAY_BADJSON, 0, 0},
+	    {"[1]", EVK_REPLAY_NOTOBJ, 0, 0},
+	    {"\"x\"", EVK_REPLAY_NOTOBJ, 0, 0},
+	    {"{}", EVK_REPLAY_EVENT, 0, 0},
+	    {"{\"time\":\"nope\"}", EVK_REPLAY_EVENT, 0, 0},
+	    {"{\"time\":\"2024-01-01T00:00:01Z\"}", EVK_REPLAY_EVENT, 1,
+	        (T0 + 1) * S},
+	    {"{\"time\":\"2024-01-01T01:00:00+01:00\"}", EVK_REPLAY_EVENT, 1,
+	        T0 * S},
+	};
+	struct evk_replay_select s = select_new(NULL);
+	struct evk_err e = EVK_ERR_ZERO;
+	size_t i;
+	int64_t t;
+	int has;
+
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		has = 0;
+		t = 0;
+		e.msg[0] = '\0';
+		CHECK_INT(evk_replay_parse(&s, rows[i].line,
+		              strlen(rows[i].line), &has, &t, &e),
+		    rows[i].rc);
+		CHECK_INT(has, rows[i].has);
+		CHECK_INT(t, rows[i].t);
+		if (rows[i].rc == EVK_REPLAY_BADJSON)
+			CHECK(e.msg[0] != '\0' && e.column > 0);
+	}
+	/* Another time field. */
+	s.time_field = "meta.ts";
+	CHECK_INT(evk_replay_parse(&s, "{\"meta\":{\"ts\":1704067200}}", 26,
+	              &has, &t, NULL),
+	    EVK_REPLAY_EVENT);
+	CHECK_INT(has, 1);
+	CHECK_INT(t, T0 * S);
+	select_free(&s);
+}
+
+TEST(select_match)
+{
+	static const char ev1[] =
+	    "{\"type\":\"a\",\"time\":\"2024-01-01T00:00:01Z\"}";
+	static const char ev2[] =
+	    "{\"type\":\"b\",\"time\":\"2024-01-01T00:00:05Z\"}";
+	static const char untimed[] = "{\"type\":\"a\"}";
+	struct evk_replay_select s = select_new("type == \"a\"");
+	struct evk_span a = {ev1, strlen(ev1)}, b = {ev2, strlen(ev2)};
+	struct evk_err e = EVK_ERR_ZERO;
+
+	CHECK_INT(evk_replay_match(&s, a, 1, (T0 + 1) * S, &e), 1);
+	CHECK_INT(evk_replay_match(&s, b, 1, (T0 + 5) * S, &e), 0);
+	s.has_since = 1;
+	s.since = (T0 + 1) * S;
+	s.has_until = 1;
+	s.until = (T0 + 2) * S;
+	CHECK_INT(evk_replay_match(&s, a, 1, (T0 + 1) * S, &e), 1);
+	CHECK_INT(evk_replay_match(&s, a, 1, T0 * S, &e), 0);
+	CHECK_INT(evk_replay_match(&s, a, 1, (T0 + 2) * S, &e), 0);
+	/* Without a known time: never after --since. */
+	CHECK_INT(evk_replay_match(&s, a, 0, 0, &e), 0);
+	s.has_since = 0;
+	CHECK_INT(evk_replay_match(&s, a, 0, 0, &e), 1);
+	/* evk_line_fn for reading backwards: by each event's own time. */
+	CHECK_INT(evk_replay_accepts(&s, ev1, strlen(ev1)), 1);
+	CHECK_INT(evk_replay_accepts(&s, ev2, strlen(ev2)), 0);
+	CHECK_INT(evk_replay_accepts(&s, untimed, strlen(untimed)), 1);
+	CHECK_INT(evk_replay_accepts(&s, "[1]", 3), 0);
+	CHECK_INT(evk_replay_accepts(&s, "  ", 2), 0);
+	CHECK_INT(evk_replay_accepts(&s, "{x", 2), 0);
+	select_free(&s);
+}
+
+static int
+pick(struct evk_replay_select *s, struct evk_replay_pass *ps, const char *line,
+    struct evk_replay_pick *pk)
+{
+	struct evk_err e = EVK_ERR_ZERO;
+
+	return evk_replay_pick(s, ps, line, strlen(line), pk, &e);
+}
+
+TEST(select_pick)
+{
+	struct evk_replay_select s = select_new(NULL);
+	struct evk_replay_pass ps = {0};
+	struct evk_replay_pick pk;
+
+	/* Replaying: the clock, --skip, --count. */
+	ps.replay = 1;
+	ps.skip = 1;
+	ps.count = 3;
+	evk_replay_pass_start(&ps);
+	CHECK_INT(pick(&s, &ps, "", &pk), EVK_REPLAY_BLANK);
+	CHECK_INT(pick(&s, &ps, "[]", &pk), EVK_REPLAY_NOTOBJ);
+	CHECK_INT(pick(&s, &ps, "{\"time\":\"2024-01-01T00:00:03Z\"}", &pk),
+	    EVK_REPLAY_SKIPPED); /* --skip 1 */
+	CHECK_INT(pick(&s, &ps, "{\"time\":\"2024-01-01T00:00:01Z\"}", &pk),
+	    EVK_REPLAY_EVENT);
+	CHECK_INT(pk.clock, EVK_CLOCK_BACKWARDS);
+	CHECK_INT(pk.has_time, 1);
+	CHECK_INT(pk.t_ns, (T0 + 1) * S);
+	CHECK_INT(pk.known, 1);
+	CHECK_INT(pk.eff, (T0 + 3) * S);
+	CHECK_INT(pick(&s, &ps, "{}", &pk), EVK_REPLAY_EVENT);
+	CHECK_INT(pk.clock, EVK_CLOCK_UNTIMED);
+	CHECK_INT(pk.eff, (T0 + 3) * S);
+	CHECK_INT(ps.done, 0);
+	CHECK_INT(pick(&s, &ps, "{\"time\":\"2024-01-01T00:00:04Z\"}", &pk),
+	    EVK_REPLAY_EVENT);
+	CHECK_INT(pk.clock, EVK_CLOCK_OK);
+	CHECK_INT(ps.done, 1); /* -n 3 */
+	CHECK_INT(ps.selected, 3);
+	CHECK_INT(ps.skipped, 1);
+	/* A new pass starts over. */
+	evk_replay_pass_start(&ps);
+	CHECK_INT(ps.done, 0);
+	CHECK_INT(ps.selected, 0);
+	CHECK_INT(pick(&s, &ps, "{}", &pk), EVK_REPLAY_SKIPPED);
+	CHECK_INT(pick(&s, &ps, "{}", &pk), EVK_REPLAY_EVENT);
+	CHECK_INT(pk.known, 0);
+
+	/* --until ends a replay at the first event past it... */
+	ps.skip = ps.count = 0;
+	evk_replay_pass_start(&ps);
+	s.has_until = 1;
+	s.until = (T0 + 2) * S;
+	CHECK_INT(pick(&s, &ps, "{\"time\":\"2024-01-01T00:00:01Z\"}", &pk),
+	    EVK_REPLAY_EVENT);
+	CHECK_INT(pick(&s, &ps, "{\"time\":\"2024-01-01T00:00:02Z\"}", &pk),
+	    EVK_REPLAY_SKIPPED);
+	CHECK_INT(ps.done, 1);
+	/* ... but not a look at each event's own time (--stats). */
+	ps.replay = 0;
+	evk_replay_pass_start(&ps);
+	CHECK_INT(pick(&s, &ps, "{\"time\":\"2024-01-01T00:00:03Z\"}", &pk),
+	    EVK_REPLAY_SKIPPED);
+	CHECK_INT(ps.done, 0);
+	CHECK_INT(pick(&s, &ps, "{\"time\":\"2024-01-01T00:00:01Z\"}", &pk),
+	    EVK_REPLAY_EVENT);
+	CHECK_INT(pk.eff, (T0 + 1) * S); /* its own, not the clock's */
+	CHECK_INT(pick(&s, &ps, "{}", &pk), EVK_REPLAY_EVENT);
+	CHECK_INT(pk.known, 0);
+	select_free(&s);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		abort();
+}
+
+TEST(span)
+{
+	char dir[] = "/tmp/evk-test-span-XXXXXX", a[64], b[64], c[64];
+	struct evk_replay_select s = select_new(NULL);
+	int64_t first = -1, last = -1;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(a, sizeof a, "%s/a", dir);
+	snprintf(b, sizeof b, "%s/b", dir);
+	snprintf(c, sizeof c, "%s/c", dir);
+	write_file(a,
+	    "\n{}\nnot json\n{\"time\":\"2024-01-01T00:00:02Z\"}\n"
+	    "{\"time\":\"2024-01-01T00:00:09Z\"}\n");
+	write_file(b,
+	    "{\"time\":\"2024-01-01T00:00:30Z\"}\n"
+	    "{\"time\":\"2024-01-01T00:01:00Z\"}\n{}\n[]\n");
+	write_file(c, "{}\n");
+	CHECK_INT(evk_replay_span(&s, a, b, 1024, NULL, NULL, &first, &last),
+	    1);
+	CHECK_INT(first, (T0 + 2) * S);
+	CHECK_INT(last, (T0 + 60) * S);
+	/* One file. */
+	CHECK_INT(evk_replay_span(&s, a, a, 1024, NULL, NULL, &first, &last),
+	    1);
+	CHECK_INT(first, (T0 + 2) * S);
+	CHECK_INT(last, (T0 + 9) * S);
+	/* No timed event at the end: the span is empty. */
+	CHECK_INT(evk_replay_span(&s, a, c, 1024, NULL, NULL, &first, &last),
+	    1);
+	CHECK_INT(last, first);
+	CHECK_INT(evk_replay_span(&s, c, c, 1024, NULL, NULL, &first, &last),
+	    1);
+	CHECK_INT(first, 0);
+	CHECK_INT(last, 0);
+	/* Missing files: nothing known. */
+	first = last = -1;
+	CHECK_INT(evk_replay_span(&s, "/nonexistent/x", b, 1024, NULL, NULL,
+	              &first, &last),
+	    0);
+	CHECK_INT(evk_replay_span(&s, a, "/nonexistent/x", 1024, NULL, NULL,
+	              &first, &last),
+	    0);
+	CHECK_INT(first, -1);
+	CHECK_INT(last, -1);
+	select_free(&s);
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	rmdir(dir);
+}
+
+/* --- the last lines --- */
+
+TEST(ring)
+{
+	struct evk_ring *r = evk_ring_new(3);
+	struct evk_span sp;
+	char line[16];
+	int i, n;
+
+	CHECK(r != NULL);
+	CHECK_INT(evk_ring_len(r), 0);
+	CHECK_INT(evk_ring_push(r, "a", 1), 0);
+	CHECK_INT(evk_ring_push(r, "", 0), 0);
+	CHECK_INT(evk_ring_len(r), 2);
+	sp = evk_ring_get(r, 0);
+	CHECK_MEM(sp.p, sp.len, "a", 1);
+	CHECK_INT(evk_ring_get(r, 1).len, 0);
+	for (i = 0; i < 10; i++) {
+		n = snprintf(line, sizeof line, "line %d\r", i);
+		CHECK_INT(evk_ring_push(r, line, (size_t)n), 0);
+	}
+	CHECK_INT(evk_ring_len(r), 3);
+	for (i = 0; i < 3; i++) {
+		n = snprintf(line, sizeof line, "line %d\r", 7 + i);
+		sp = evk_ring_get(r, (size_t)i);
+		CHECK_MEM(sp.p, sp.len, line, (size_t)n);
+	}
+	evk_ring_free(r);
+	evk_ring_free(NULL);
+	CHECK(evk_ring_new(0) == NULL);
+	/* One slot. */
+	r = evk_ring_new(1);
+	CHECK_INT(evk_ring_push(r, "x", 1), 0);
+	CHECK_INT(evk_ring_push(r, "yz", 2), 0);
+	CHECK_INT(evk_ring_len(r), 1);
+	sp = evk_ring_get(r, 0);
+	CHECK_MEM(sp.p, sp.len, "yz", 2);
+	evk_ring_free(r);
+}
+
+/* --- pacing and progress --- */
+
+static int
+fail_ready(void *ctx, struct evk_err *err)
+{
+	(*(int *)ctx)++;
+	snprintf(err->msg, sizeof err->msg, "ready");
+	return EVK_EPIPE;
+}
+
+TEST(wait)
+{
+	volatile sig_atomic_t halt = 0;
+	struct evk_err e = EVK_ERR_ZERO;
+	int64_t t0 = evk_replay_now(), dl;
+	int p[2], calls = 0;
+
+	CHECK(t0 > 0);
+	/* Near and far deadlines are reached, never left early. */
+	dl = t0 + 1000000;
+	CHECK_INT(evk_replay_wait(dl, &halt, NULL, -1, NULL, NULL, &e), 0);
+	CHECK(evk_replay_now() >= dl);
+	dl = evk_replay_now() + 20000000;
+	CHECK_INT(evk_replay_wait(dl, NULL, NULL, -1, NULL, NULL, &e), 0);
+	CHECK(evk_replay_now() >= dl);
+	/* A past deadline or a stop: at once. */
+	CHECK_INT(evk_replay_wait(t0, &halt, NULL, -1, NULL, NULL, &e), 0);
+	halt = 1;
+	dl = evk_replay_now() + 10 * S;
+	CHECK_INT(evk_replay_wait(dl, &halt, NULL, -1, NULL, NULL, &e), 0);
+	CHECK(evk_replay_now() < dl);
+	/* A readable fd calls `ready`, whose error ends the wait. */
+	halt = 0;
+	CHECK_INT(pipe(p), 0);
+	CHECK_INT(write(p[1], "x", 1), 1);
+	dl = evk_replay_now() + 10 * S;
+	CHECK_INT(evk_replay_wait(dl, &halt, NULL, p[0], fail_ready, &calls,
+	              &e),
+	    EVK_EPIPE);
+	CHECK_INT(calls, 1);
+	CHECK_STR(e.msg, "ready");
+	CHECK(evk_replay_now() < dl);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void
+check_progress(const struct evk_replay_progress *p, uint64_t sent, int64_t el,
+    int last, const char *want)
+{
+	struct evk_buf b = EVK_BUF_ZERO;
+
+	CHECK_INT(evk_replay_progress_line(p, "evreplay", sent, el, last, &b),
+	    0);
+	CHECK_STR(b.p, want);
+	evk_buf_free(&b);
+}
+
+TEST(progress_line)
+{
+	struct evk_replay_progress p = EVK_REPLAY_PROGRESS_ZERO;
+
+	check_progress(&p, 0, 0, 0, "\revreplay: sent 0  0/s\033[K");
+	check_progress(&p, 5, 2 * S, 1, "\revreplay: sent 5  2/s\033[K\n");
+	p.started = 1;
+	p.eff = T0 * S + 500000000;
+	check_progress(&p, 20, 10 * S, 0,
+	    "\revreplay: sent 20  2/s  at 2024-01-01T00:00:00Z\033[K");
+	/* Before the epoch, rounded down. */
+	p.eff = -1;
+	check_progress(&p, 1, S, 0,
+	    "\revreplay: sent 1  1/s  at 1969-12-31T23:59:59Z\033[K");
+	/* Within a span: the share and the time left at this pace. */
+	p.span = 1;
+	p.first = (T0 - 100) * S;
+	p.last = (T0 + 100) * S;
+	p.eff = T0 * S;
+	check_progress(&p, 20, 10 * S, 0,
+	    "\revreplay: sent 20  2/s  at 2024-01-01T00:00:00Z (50%)  ETA "
+	    "10s\033[K");
+	check_progress(&p, 20, 3723 * S, 0,
+	    "\revreplay: sent 20  0/s  at 2024-01-01T00:00:00Z (50%)  ETA "
+	    "1h02m03s\033[K");
+	check_progress(&p, 20, 83 * S, 0,
+	    "\revreplay: sent 20  0/s  at 2024-01-01T00:00:00Z (50%)  ETA "
+	    "1m23s\033[K");
+	/* Clamped to the span; no ETA at its start. */
+	p.eff = (T0 - 200) * S;
+	check_progress(&p, 0, S, 0,
+	    "\revreplay: sent 0  0/s  at 2023-12-31T23:56:40Z (0%)\033[K");
+	p.eff = (T0 + 200) * S;
+	check_progress(&p, 0, S, 0,
+	    "\revreplay: sent 0  0/s  at 2024-01-01T00:03:20Z (100%)  ETA "
+	    "0s\033[K");
+	/* An empty span: no share. */
+	p.last = p.first;
+	check_progress(&p, 0, 0, 0,
+	    "\revreplay: sent 0  0/s  at 2024-01-01T00:03:20Z\033[K");
+}
+
 int
 main(void)
 {
@@ -517,5 +902,12 @@ main(void)
 	RUN(tail);
 	RUN(tail_blocks);
 	RUN(follow);
+	RUN(select_parse);
+	RUN(select_match);
+	RUN(select_pick);
+	RUN(span);
+	RUN(ring);
+	RUN(wait);
+	RUN(progress_line);
 	return t_done();
 }

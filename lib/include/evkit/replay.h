@@ -231,6 +231,200 @@ ssize_t evk_follow_read(void *ctx, void *buf, size_t len);
 /* How many times the file was replaced or truncated. */
 uint64_t evk_follow_rotations(const struct evk_follow *f);
 
+/*** choosing the events ***/
+
+struct evk_json_checker;
+struct evk_expr;
+
+/*
+ * What evreplay(1) selects: events that the checker `json` accepts as
+ * objects, timed by the member at `time_field`, within [since, until)
+ * when those are set, and for which `expr` (when not NULL) is true.  A
+ * plain value; its pointers are borrowed and must outlive its use.
+ */
+struct evk_replay_select {
+	struct evk_json_checker *json;
+	struct evk_expr *expr; /* NULL: every event */
+	const char *time_field; /* a path as evk_event_time_at() takes */
+	int has_since, has_until;
+	int64_t since, until; /* ns since the epoch */
+};
+
+/*
+ * The time of the event `ev` (checked JSON text) at `time_field`: returns
+ * 1 with it in `*t_ns`, or 0 (`*t_ns` untouched) when it has none.
+ */
+int evk_replay_event_time(struct evk_span ev, const char *time_field,
+    int64_t *t_ns);
+
+enum {
+	EVK_REPLAY_BLANK = 0, /* only blanks (space, tab, CR): no event */
+	EVK_REPLAY_EVENT = 1, /* a JSON object */
+	EVK_REPLAY_BADJSON = 2, /* not JSON: `err` as evk_json_check() fills */
+	EVK_REPLAY_NOTOBJ = 3, /* JSON, but not an object */
+};
+
+/*
+ * Looks at the input line `p[0..n)` (without its line ending) with
+ * s->json.  Returns EVK_REPLAY_EVENT with the event's own time in `*t_ns`
+ * and 1 in `*has_time` when it has one (else 0), or EVK_REPLAY_BLANK,
+ * EVK_REPLAY_BADJSON (`err`, may be NULL, filled by the checker) or
+ * EVK_REPLAY_NOTOBJ.  Not reentrant: it uses s->json.
+ */
+int evk_replay_parse(const struct evk_replay_select *s, const char *p, size_t n,
+    int *has_time, int64_t *t_ns, struct evk_err *err);
+
+/*
+ * Whether the event `ev` (from evk_replay_parse()) is selected, its time
+ * being `t_ns` when `known`: an event without a known time is never at or
+ * after `since` and never at or after `until`.  Returns 1 if so, 0 if
+ * not, or the negative error of evk_expr_eval() with `err` filled.
+ */
+int evk_replay_match(const struct evk_replay_select *s, struct evk_span ev,
+    int known, int64_t t_ns, struct evk_err *err);
+
+/*
+ * An evk_line_fn for evk_replay_tail() with a struct evk_replay_select as
+ * `ctx`: nonzero when the line is an event that evk_replay_match() selects
+ * by its own time (an error of the expression counts as not selected).
+ */
+int evk_replay_accepts(void *ctx, const char *p, size_t n);
+
+/*
+ * The span of a recording read from the files `first` to `last` (the
+ * same path for one file), for a progress line: the first event time of
+ * `first`, read from its start, and the last event time of `last`, read
+ * from its end (evk_replay_tail()); times are s->time_field's, and no
+ * other part of `s` is used.  Lines are read up to `max_line` with
+ * `stop` and `sigmask` as evk_reader_opts takes them.  Returns 1 with the
+ * times in `*t_first` and `*t_last` (*t_last is *t_first when `last`
+ * holds no timed event, and *t_first 0 when `first` holds none), 0 when
+ * a file cannot be opened or read (nothing stored), or EVK_ENOMEM.
+ */
+int evk_replay_span(const struct evk_replay_select *s, const char *first,
+    const char *last, size_t max_line, volatile sig_atomic_t *stop,
+    const sigset_t *sigmask, int64_t *t_first, int64_t *t_last);
+
+/*
+ * One pass over the recording: the options of the pass (skip, count,
+ * replay) and its state.  A plain value: fill the options and call
+ * evk_replay_pass_start() before each pass.
+ */
+struct evk_replay_pass {
+	uint64_t skip; /* leave out the first `skip` selected events */
+	uint64_t count; /* done after `count` selected events; 0: no limit */
+	/* Nonzero: events are placed at the time they are replayed with
+	 * (the recording's clock), and the first at or after `until` ends
+	 * the pass; zero: each at its own time (--head, --tail, --stats). */
+	int replay;
+	struct evk_replay_clock clock;
+	uint64_t skipped, selected;
+	int done; /* no more events are wanted (the caller may set it too) */
+};
+
+/* Starts a pass: the clock, the counts and `done` are reset. */
+void evk_replay_pass_start(struct evk_replay_pass *ps);
+
+/* An event that evk_replay_pick() looked at. */
+struct evk_replay_pick {
+	struct evk_span ev; /* the line's JSON text */
+	int has_time; /* its own time, `t_ns`, is known */
+	int64_t t_ns;
+	int known; /* the time it is placed at, `eff`, is known */
+	int64_t eff;
+	int clock; /* EVK_CLOCK_* of the pass's clock */
+};
+
+/* evk_replay_pick(): a line that is an event, but not one selected (or
+ * past the end of the pass, which is then done). */
+#define EVK_REPLAY_SKIPPED 4
+
+/*
+ * Takes the input line `p[0..n)` (without its line ending) in the pass
+ * `ps`: parses it (evk_replay_parse()), steps the pass's clock, applies
+ * `s` (evk_replay_match()), then --skip and --count.  Returns
+ * EVK_REPLAY_EVENT for a selected event, described in `*pk`;
+ * EVK_REPLAY_BLANK or EVK_REPLAY_SKIPPED for nothing to do;
+ * EVK_REPLAY_BADJSON or EVK_REPLAY_NOTOBJ for a line to reject; or the
+ * negative error of the expression with `err` filled (a line to reject
+ * too).  Sets ps->done when no further event can be selected.  `pk->ev`
+ * borrows `p`.
+ */
+int evk_replay_pick(const struct evk_replay_select *s,
+    struct evk_replay_pass *ps, const char *p, size_t n,
+    struct evk_replay_pick *pk, struct evk_err *err);
+
+/*** the last lines (--tail) ***/
+
+struct evk_ring;
+
+/* Returns a new ring that keeps the last `n` (at least 1) lines pushed,
+ * or NULL when out of memory.  Free with evk_ring_free(). */
+struct evk_ring *evk_ring_new(size_t n);
+
+/* Frees `r` and the lines it holds; NULL does nothing. */
+void evk_ring_free(struct evk_ring *r);
+
+/* Keeps a copy of `p[0..len)`, forgetting the oldest line when the ring
+ * is full.  Returns 0, or EVK_ENOMEM after which the oldest line held
+ * may read as empty. */
+int evk_ring_push(struct evk_ring *r, const char *p, size_t len);
+
+/* How many lines the ring holds (at most its `n`). */
+size_t evk_ring_len(const struct evk_ring *r);
+
+/* The i-th line held, 0 the oldest; borrowed from the ring, valid until
+ * the next evk_ring_push() or evk_ring_free().  `i` < evk_ring_len(). */
+struct evk_span evk_ring_get(const struct evk_ring *r, size_t i);
+
+/*** pacing and progress ***/
+
+/* The monotonic clock in nanoseconds: what replay deadlines are on. */
+int64_t evk_replay_now(void);
+
+/* Called when `fd` of evk_replay_wait() is readable: 0 or a negative
+ * EVK_E* code with `err` filled, which ends the wait. */
+typedef int (*evk_ready_fn)(void *ctx, struct evk_err *err);
+
+/*
+ * Waits until evk_replay_now() reaches `deadline`, or until `*stop` (may
+ * be NULL) is set: in pselect() with `sigmask` (may be NULL: the current
+ * mask) until about a millisecond before, calling ready(ctx, err) each
+ * time `fd` (-1: none) is readable, then in clock_nanosleep() to the
+ * deadline itself, absolute, so that no wait adds to the next.  Returns 0,
+ * or the negative code of `ready`.
+ */
+int evk_replay_wait(int64_t deadline, volatile sig_atomic_t *stop,
+    const sigset_t *sigmask, int fd, evk_ready_fn ready, void *ctx,
+    struct evk_err *err);
+
+/*
+ * What a progress line shows about the recording.  A plain value: start
+ * from EVK_REPLAY_PROGRESS_ZERO and fill `first`, `last` and `span` from
+ * evk_replay_span() when it knows them.
+ */
+struct evk_replay_progress {
+	int64_t first, last; /* the recording's span, when `span` */
+	int span;
+	int64_t eff; /* the time of the last event sent, when `started` */
+	int started;
+};
+
+#define EVK_REPLAY_PROGRESS_ZERO \
+	{ \
+		0, 0, 0, 0, 0 \
+	}
+
+/*
+ * Appends the progress line of `prog` to `out`: "\r", events `sent` and
+ * their rate over `elapsed_ns`, the time reached and its share of the
+ * span, the time left at that pace, the end-of-line erase, and "\n" when
+ * `last`.  Returns 0 or EVK_ENOMEM.
+ */
+int evk_replay_progress_line(const struct evk_replay_progress *p,
+    const char *prog, uint64_t sent, int64_t elapsed_ns, int last,
+    struct evk_buf *out);
+
 #ifdef __cplusplus
 }
 #endif
