@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "evkit/expr.h"
 #include "evkit/time.h"
 #include "cli.h"
 
@@ -334,4 +335,53 @@ const char *
 cli_input_name(const char *name)
 {
 	return name != NULL ? name : "stdin";
+}
+
+void
+cli_caret(const char *src, size_t column)
+{
+	size_t col = column > 0 ? column - 1 : 0, i;
+
+	fprintf(stderr, "  %s\n  ", src);
+	for (i = 0; i < col && src[i] != '\0'; i++)
+		if (((unsigned char)src[i] & 0xc0) != 0x80)
+			fputc(src[i] == '\t' ? '\t' : ' ', stderr);
+	fputs("^\n", stderr);
+}
+
+struct evk_expr *
+cli_expr_build(char **exprs, int nexprs, char **topics, int ntopics,
+    const char *prefix)
+{
+	struct evk_err err = EVK_ERR_ZERO;
+	struct evk_expr *all = NULL, *any = NULL, *x;
+	int i;
+
+	for (i = 0; i < ntopics; i++) {
+		if ((x = evk_expr_topic(topics[i], &err)) == NULL) {
+			evk_expr_free(any);
+			cli_usage_error("-t %s: %s", topics[i], err.msg);
+		}
+		if ((any = any ? evk_expr_join(any, x, 0) : x) == NULL)
+			cli_die(CLI_FATAL, "out of memory");
+	}
+	for (i = 0; i < nexprs; i++) {
+		if ((x = evk_expr_compile(exprs[i], &err)) == NULL) {
+			evk_expr_free(any);
+			evk_expr_free(all);
+			cli_warn("%scolumn %zu: %s", prefix, err.column,
+			    err.msg);
+			cli_caret(exprs[i], err.column);
+			exit(CLI_FATAL);
+		}
+		if ((all = all ? evk_expr_join(all, x, 1) : x) == NULL)
+			cli_die(CLI_FATAL, "out of memory");
+	}
+	if (any != NULL && all != NULL) {
+		if ((all = evk_expr_join(any, all, 1)) == NULL)
+			cli_die(CLI_FATAL, "out of memory");
+	} else if (any != NULL) {
+		all = any;
+	}
+	return all;
 }

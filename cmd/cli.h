@@ -123,6 +123,22 @@ void cli_reraise(void);
 /* Nonzero when the line holds only blanks (space, tab, CR): no event. */
 int cli_blank(const char *p, size_t n);
 
+/* Writes "  SRC" and, on the next line, a caret under the 1-based
+ * `column` of it to stderr.  Tabs stay tabs and a UTF-8 character takes
+ * one cell, so the caret lands under the token on a terminal. */
+void cli_caret(const char *src, size_t column);
+
+/*
+ * The -t topic patterns joined with ||, the -e expressions with &&, and
+ * the two with &&, as evfilter joins them; NULL when there are none.  A
+ * bad pattern is a usage error; a bad expression is reported as
+ * "PROG: PREFIXcolumn N: message" with the expression and a caret, and
+ * exits 2.
+ */
+struct evk_expr;
+struct evk_expr *cli_expr_build(char **exprs, int nexprs, char **topics,
+    int ntopics, const char *prefix);
+
 /* Fills `e` with `code` and a formatted message; returns `code`. */
 int cli_errf(struct evk_err *e, int code, const char *fmt, ...)
     CLI_PRINTF(3, 4);

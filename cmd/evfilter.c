@@ -69,23 +69,6 @@ status(const struct filter *f)
 	return f->matched ? CLI_OK : 1;
 }
 
-/* "evfilter: column N: msg", the expression, a caret under column N. */
-static _Noreturn void
-expr_error(const char *src, const struct evk_err *err)
-{
-	size_t col = err->column ? err->column - 1 : 0, i;
-
-	cli_warn("column %zu: %s", err->column, err->msg);
-	fprintf(stderr, "  %s\n  ", src);
-	/* Tabs stay tabs and a UTF-8 character takes one cell, so the caret
-	 * lands under the token on a terminal. */
-	for (i = 0; i < col && src[i] != '\0'; i++)
-		if (((unsigned char)src[i] & 0xc0) != 0x80)
-			fputc(src[i] == '\t' ? '\t' : ' ', stderr);
-	fputs("^\n", stderr);
-	exit(CLI_FATAL);
-}
-
 static void reject(struct filter *f, const char *name,
     const struct evk_line *ln, const char *fmt, ...) CLI_PRINTF(4, 5);
 
@@ -180,42 +163,6 @@ run(void *ctx, int fd, const char *name)
 	f->r = NULL;
 }
 
-/* Compiles and joins the expressions and topics; exits 2 on an error. */
-static struct evk_expr *
-build(char **exprs, int nexprs, char **topics, int ntopics)
-{
-	struct evk_err err = EVK_ERR_ZERO;
-	struct evk_expr *all = NULL, *any = NULL, *x;
-	int i;
-
-	for (i = 0; i < ntopics; i++) {
-		if ((x = evk_expr_topic(topics[i], &err)) == NULL) {
-			evk_expr_free(any);
-			cli_usage_error("-t %s: %s", topics[i], err.msg);
-		}
-		any = any ? evk_expr_join(any, x, 0) : x;
-		if (any == NULL)
-			cli_die(CLI_FATAL, "out of memory");
-	}
-	for (i = 0; i < nexprs; i++) {
-		if ((x = evk_expr_compile(exprs[i], &err)) == NULL) {
-			evk_expr_free(any);
-			evk_expr_free(all);
-			expr_error(exprs[i], &err);
-		}
-		all = all ? evk_expr_join(all, x, 1) : x;
-		if (all == NULL)
-			cli_die(CLI_FATAL, "out of memory");
-	}
-	if (any != NULL && all != NULL)
-		all = evk_expr_join(any, all, 1);
-	else if (any != NULL)
-		all = any;
-	if (all == NULL)
-		cli_die(CLI_FATAL, "out of memory");
-	return all;
-}
-
 enum {
 	O_DEAD = 256,
 	O_STRICT,
@@ -302,7 +249,7 @@ main(int argc, char **argv)
 	if (f.count_only && f.quiet)
 		cli_usage_error("-c and -q exclude each other");
 
-	f.expr = build(exprs, nexprs, topics, ntopics);
+	f.expr = cli_expr_build(exprs, nexprs, topics, ntopics, "");
 	if ((f.json = evk_json_checker_new(&jo)) == NULL ||
 	    (f.out = evk_sink_fd(STDOUT_FILENO,
 	         linebuf ? EVK_SINK_LINEBUF : EVK_SINK_AUTO)) == NULL)

@@ -432,55 +432,6 @@ when(const char *opt, const char *s)
 	return evk_time_ns(&t);
 }
 
-/* "evreplay: column N: msg", the expression, a caret under column N. */
-static _Noreturn void
-expr_error(const char *src, const struct evk_err *err)
-{
-	size_t col = err->column ? err->column - 1 : 0, i;
-
-	cli_warn("-e: column %zu: %s", err->column, err->msg);
-	fprintf(stderr, "  %s\n  ", src);
-	for (i = 0; i < col && src[i] != '\0'; i++)
-		if (((unsigned char)src[i] & 0xc0) != 0x80)
-			fputc(src[i] == '\t' ? '\t' : ' ', stderr);
-	fputs("^\n", stderr);
-	exit(CLI_FATAL);
-}
-
-/* -t patterns joined with ||, -e expressions with &&, the two with &&,
- * as evfilter does; NULL when there are none. */
-static struct evk_expr *
-build(char **exprs, int nexprs, char **topics, int ntopics)
-{
-	struct evk_err err = EVK_ERR_ZERO;
-	struct evk_expr *all = NULL, *any = NULL, *x;
-	int i;
-
-	for (i = 0; i < ntopics; i++) {
-		if ((x = evk_expr_topic(topics[i], &err)) == NULL) {
-			evk_expr_free(any);
-			cli_usage_error("-t %s: %s", topics[i], err.msg);
-		}
-		if ((any = any ? evk_expr_join(any, x, 0) : x) == NULL)
-			cli_die(CLI_FATAL, "out of memory");
-	}
-	for (i = 0; i < nexprs; i++) {
-		if ((x = evk_expr_compile(exprs[i], &err)) == NULL) {
-			evk_expr_free(any);
-			evk_expr_free(all);
-			expr_error(exprs[i], &err);
-		}
-		if ((all = all ? evk_expr_join(all, x, 1) : x) == NULL)
-			cli_die(CLI_FATAL, "out of memory");
-	}
-	if (any != NULL && all != NULL) {
-		if ((all = evk_expr_join(any, all, 1)) == NULL)
-			cli_die(CLI_FATAL, "out of memory");
-	} else if (any != NULL)
-		all = any;
-	return all;
-}
-
 enum {
 	O_TIME_FIELD = 256,
 	O_SPEED,
@@ -720,7 +671,7 @@ main(int argc, char **argv)
 	argv += optind;
 	check(&rp, &g, argv, argc);
 
-	rp.sel.expr = build(exprs, nexprs, topics, ntopics);
+	rp.sel.expr = cli_expr_build(exprs, nexprs, topics, ntopics, "-e: ");
 	if ((rp.sel.json = evk_json_checker_new(&jo)) == NULL ||
 	    (rp.sched = evk_sched_new(&so)) == NULL)
 		cli_die(CLI_FATAL, "out of memory");
