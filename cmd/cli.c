@@ -338,12 +338,12 @@ cli_input_name(const char *name)
 }
 
 void
-cli_caret(const char *src, size_t column)
+cli_caret(const char *src, size_t len, size_t column)
 {
 	size_t col = column > 0 ? column - 1 : 0, i;
 
-	fprintf(stderr, "  %s\n  ", src);
-	for (i = 0; i < col && src[i] != '\0'; i++)
+	fprintf(stderr, "  %.*s\n  ", (int)len, src);
+	for (i = 0; i < col && i < len; i++)
 		if (((unsigned char)src[i] & 0xc0) != 0x80)
 			fputc(src[i] == '\t' ? '\t' : ' ', stderr);
 	fputs("^\n", stderr);
@@ -371,7 +371,7 @@ cli_expr_build(char **exprs, int nexprs, char **topics, int ntopics,
 			evk_expr_free(all);
 			cli_warn("%scolumn %zu: %s", prefix, err.column,
 			    err.msg);
-			cli_caret(exprs[i], err.column);
+			cli_caret(exprs[i], strlen(exprs[i]), err.column);
 			exit(CLI_FATAL);
 		}
 		if ((all = all ? evk_expr_join(all, x, 1) : x) == NULL)

@@ -123,10 +123,10 @@ void cli_reraise(void);
 /* Nonzero when the line holds only blanks (space, tab, CR): no event. */
 int cli_blank(const char *p, size_t n);
 
-/* Writes "  SRC" and, on the next line, a caret under the 1-based
- * `column` of it to stderr.  Tabs stay tabs and a UTF-8 character takes
+/* Writes "  SRC" (src[0..len)) and, on the next line, a caret under its
+ * 1-based `column` to stderr.  Tabs stay tabs and a UTF-8 character takes
  * one cell, so the caret lands under the token on a terminal. */
-void cli_caret(const char *src, size_t column);
+void cli_caret(const char *src, size_t len, size_t column);
 
 /*
  * The -t topic patterns joined with ||, the -e expressions with &&, and
