@@ -874,6 +874,21 @@ dests_put(struct evk_dests *ds, size_t i, const char *p, size_t n,
 	switch (d->spec->kind) {
 	case EVK_DEST_NULL: d->written++; return 0;
 	case EVK_DEST_BUS:
+		/* The bus's buffer is its window of events not yet
+		 * acknowledged: with drop_new, a full one drops the event
+		 * rather than waiting for the bus. */
+		if (ds->o.drop_new &&
+		    evk_bus_waiting(d->bus) + 1 >= EVK_BUS_WINDOW &&
+		    (evk_bus_push(d->bus, &err) < 0 ||
+		        evk_bus_waiting(d->bus) + 1 >= EVK_BUS_WINDOW)) {
+			if (err.msg[0] != '\0') {
+				bus_failed(ds, d, &err);
+				undeliverable(ds, d, p, n);
+			} else {
+				d->dropped++;
+			}
+			return 0;
+		}
 		if (evk_bus_publish(d->bus, p, n, &err) < 0) {
 			bus_failed(ds, d, &err);
 			undeliverable(ds, d, p, n);

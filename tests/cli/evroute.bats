@@ -29,6 +29,9 @@ teardown() {
 	for p in $PIDS; do
 		wait "$p" 2> /dev/null || true
 	done
+	for p in ${BUS_PIDS:-}; do
+		kill -CONT "$p" 2> /dev/null || true
+	done
 	bus_teardown
 	if [ -n "$MNT" ]; then
 		umount "$MNT" 2> /dev/null || umount -l "$MNT" || true
@@ -436,6 +439,32 @@ EOF
 	run --separate-stderr timeout 10 evsub -b "unix:$T/bus.sock" --from all --no-follow
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .id <<< "$output" | paste -sd,)" = 1,2,4,2,5 ]
+}
+
+@test "bus: with --on-full drop-new, a bus that does not acknowledge loses new events, counted" {
+	command -v evbus > /dev/null
+	bus_start "$T/bus.sock" "$T/bus.log" --memory
+	for i in $(seq 20000); do echo "{\"type\":\"t.x\",\"id\":$i}"; done > "$T/many"
+	kill -STOP "$BUS"
+	bg evroute --on-full drop-new -r "* -> bus:unix:$T/bus.sock" < "$T/many" 2> "$T/err"
+	r=$BG
+	# The whole input read (the events before its last block routed,
+	# far more than the window of 1024), then the bus goes on.
+	size=$(stat -c %s "$T/many")
+	for i in $(seq 600); do
+		[ "$(awk '/^pos:/ { print $2 }' "/proc/$r/fdinfo/0" 2> /dev/null)" = "$size" ] && break
+		sleep 0.05
+	done
+	kill -CONT "$BUS"
+	rc=0
+	wait "$r" || rc=$?
+	[ "$rc" -eq 1 ]
+	line=$(grep "^evroute: bus:unix:" "$T/err")
+	written=$(sed -E 's/.*: ([0-9]+) written, ([0-9]+) dropped, 0 dead-lettered, 0 errors$/\1/' <<< "$line")
+	dropped=$(sed -E 's/.*: ([0-9]+) written, ([0-9]+) dropped, 0 dead-lettered, 0 errors$/\2/' <<< "$line")
+	[ "$dropped" -gt 0 ]
+	[ "$((written + dropped))" -eq 20000 ]
+	[ "$(timeout 10 evsub -b "unix:$T/bus.sock" --from all --no-follow | wc -l)" -eq "$written" ]
 }
 
 @test "bus: no bus, the events are dead letters" {
