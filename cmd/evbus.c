@@ -152,7 +152,8 @@ struct syncer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct evk_log_syncjob job;
-	int state; /* SY_IDLE, SY_QUEUED (the thread's), SY_DONE */
+	int state; /* SY_IDLE, SY_QUEUED (the thread's), SY_DONE: under mu */
+	int busy; /* the loop's own view: a job handed over, not taken back */
 	int quit;
 	int rc;
 	struct evk_err err;
@@ -1087,7 +1088,10 @@ sync_done(struct bus *b)
 	evk_log_sync_end(b->log, &sy->job, sy->rc);
 	if (sy->rc < 0)
 		cli_die(CLI_FATAL, "%s", sy->err.msg);
+	pthread_mutex_lock(&sy->mu);
 	sy->state = SY_IDLE;
+	pthread_mutex_unlock(&sy->mu);
+	sy->busy = 0;
 	for (i = 0; i < b->nc; i++)
 		acknowledge(b->c[i], b->c[i]->sync_lines, b->c[i]->sync_seq);
 }
@@ -1163,9 +1167,9 @@ turn_end(struct bus *b)
 	size_t i;
 	int rc = 0;
 
-	if (sy != NULL && sy->state == SY_IDLE && sync_wait(b) > 0) {
+	if (sy != NULL && !sy->busy && sync_wait(b) > 0) {
 		/* The acknowledgements wait for the next sync. */
-	} else if (sy != NULL && sy->state == SY_IDLE &&
+	} else if (sy != NULL && !sy->busy &&
 	    (rc = evk_log_sync_begin(b->log, &sy->job, &err)) > 0) {
 		for (i = 0; i < b->nc; i++) {
 			c = b->c[i];
@@ -1175,10 +1179,11 @@ turn_end(struct bus *b)
 		sy->last = mono_ns();
 		sy->bytes = 0;
 		pthread_mutex_lock(&sy->mu);
+		sy->busy = 1;
 		sy->state = SY_QUEUED;
 		pthread_cond_signal(&sy->cv);
 		pthread_mutex_unlock(&sy->mu);
-	} else if (sy == NULL || sy->state == SY_IDLE) {
+	} else if (sy == NULL || !sy->busy) {
 		if (rc < 0)
 			cli_die(CLI_FATAL, "%s", err.msg);
 		if (sy != NULL)
@@ -1221,7 +1226,7 @@ run(struct bus *b)
 			np++;
 		}
 		wait = sync_wait(b);
-		if (wait < 0 || b->sy->state != SY_IDLE || wait > 200000000)
+		if (wait < 0 || b->sy->busy || wait > 200000000)
 			wait = 200000000;
 		rc = ppoll(pf, np,
 		    &(struct timespec){.tv_sec = 0, .tv_nsec = wait},
