@@ -650,8 +650,10 @@ evk_bus_publish(struct evk_bus *b, const char *p, size_t len,
 	return 0;
 }
 
-int
-evk_bus_flush(struct evk_bus *b, struct evk_err *err)
+/* Sends what is buffered, then takes acknowledgements: until none is
+ * owed, or with `nowait` those that have come. */
+static int
+send_and_take(struct evk_bus *b, int nowait, struct evk_err *err)
 {
 	int rc;
 
@@ -659,19 +661,20 @@ evk_bus_flush(struct evk_bus *b, struct evk_err *err)
 		return evk__err(err, EVK_EIO, 0, "%s", b->failed);
 	if ((rc = send_out(b, err)) < 0)
 		return rc;
-	return b->op == EVK_BUS_PUB && !b->no_ack ? take_acks(b, 0, 0, err) : 0;
+	return b->op == EVK_BUS_PUB && !b->no_ack ? take_acks(b, 0, nowait, err)
+	                                          : 0;
+}
+
+int
+evk_bus_flush(struct evk_bus *b, struct evk_err *err)
+{
+	return send_and_take(b, 0, err);
 }
 
 int
 evk_bus_push(struct evk_bus *b, struct evk_err *err)
 {
-	int rc;
-
-	if (b->failed[0] != '\0')
-		return evk__err(err, EVK_EIO, 0, "%s", b->failed);
-	if ((rc = send_out(b, err)) < 0)
-		return rc;
-	return b->op == EVK_BUS_PUB && !b->no_ack ? take_acks(b, 0, 1, err) : 0;
+	return send_and_take(b, 1, err);
 }
 
 uint64_t

@@ -878,16 +878,16 @@ dests_put(struct evk_dests *ds, size_t i, const char *p, size_t n,
 		 * acknowledged: with drop_new, a full one drops the event
 		 * rather than waiting for the bus. */
 		if (ds->o.drop_new &&
-		    evk_bus_waiting(d->bus) + 1 >= EVK_BUS_WINDOW &&
-		    (evk_bus_push(d->bus, &err) < 0 ||
-		        evk_bus_waiting(d->bus) + 1 >= EVK_BUS_WINDOW)) {
-			if (err.msg[0] != '\0') {
+		    evk_bus_waiting(d->bus) + 1 >= EVK_BUS_WINDOW) {
+			if (evk_bus_push(d->bus, &err) < 0) {
 				bus_failed(ds, d, &err);
 				undeliverable(ds, d, p, n);
-			} else {
-				d->dropped++;
+				return 0;
 			}
-			return 0;
+			if (evk_bus_waiting(d->bus) + 1 >= EVK_BUS_WINDOW) {
+				d->dropped++;
+				return 0;
+			}
 		}
 		if (evk_bus_publish(d->bus, p, n, &err) < 0) {
 			bus_failed(ds, d, &err);
